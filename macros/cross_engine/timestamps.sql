@@ -1,0 +1,103 @@
+{#-
+    Timestamps and their parts. Every timestamp in the project is UTC without a time zone
+    (Athena's Parquet tables and Redshift's TIMESTAMP both store it that way).
+-#}
+
+{#- Parse 'YYYY-MM-DD HH:MM:SS' strictly; anything else (or an impossible date) gives NULL. -#}
+{% macro try_parse_timestamp(text_expr) -%}
+    {{ return(adapter.dispatch('try_parse_timestamp', 'eventlake')(text_expr)) }}
+{%- endmacro %}
+
+{% macro default__try_parse_timestamp(text_expr) -%}
+    case
+        when regexp_full_match({{ text_expr }}, '\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}')
+            then try_strptime({{ text_expr }}, '%Y-%m-%d %H:%M:%S')
+    end
+{%- endmacro %}
+
+{% macro athena__try_parse_timestamp(text_expr) -%}
+    case
+        when regexp_like({{ text_expr }}, '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$')
+            then try(date_parse({{ text_expr }}, '%Y-%m-%d %H:%i:%s'))
+    end
+{%- endmacro %}
+
+{#- Redshift has no TRY: the pattern rules out impossible fields; day 31 of a 30-day month is the
+    one case it cannot see, and Redshift's to_timestamp rejects it with an error, not a wrong row. -#}
+{% macro redshift__try_parse_timestamp(text_expr) -%}
+    case
+        when {{ text_expr }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$'
+            then to_timestamp({{ text_expr }}, 'YYYY-MM-DD HH24:MI:SS')::timestamp
+    end
+{%- endmacro %}
+
+
+{#- The landing time Firehose writes into every object name: ...-YYYY-MM-DD-HH-MM-SS-<id>. -#}
+{% macro landed_at_from_object_name(path_expr) -%}
+    {{ return(adapter.dispatch('landed_at_from_object_name', 'eventlake')(path_expr)) }}
+{%- endmacro %}
+
+{% macro default__landed_at_from_object_name(path_expr) -%}
+    strptime(
+        regexp_extract({{ path_expr }}, '-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1),
+        '%Y-%m-%d-%H-%M-%S'
+    )
+{%- endmacro %}
+
+{% macro athena__landed_at_from_object_name(path_expr) -%}
+    date_parse(
+        regexp_extract({{ path_expr }}, '-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1),
+        '%Y-%m-%d-%H-%i-%s'
+    )
+{%- endmacro %}
+
+{% macro redshift__landed_at_from_object_name(path_expr) -%}
+    to_timestamp(
+        regexp_substr({{ path_expr }}, '-([0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2})-[^/]*$', 1, 1, 'e'),
+        'YYYY-MM-DD-HH24-MI-SS'
+    )::timestamp
+{%- endmacro %}
+
+
+{#- Event-time partition columns, one spelling per engine. -#}
+{% macro event_date(ts) -%}
+    {{ return(adapter.dispatch('event_date', 'eventlake')(ts)) }}
+{%- endmacro %}
+
+{% macro default__event_date(ts) -%}
+    cast({{ ts }} as date)
+{%- endmacro %}
+
+{% macro athena__event_date(ts) -%}
+    date({{ ts }})
+{%- endmacro %}
+
+{% macro redshift__event_date(ts) -%}
+    trunc({{ ts }})
+{%- endmacro %}
+
+
+{% macro date_part_int(part, ts) -%}
+    {{ return(adapter.dispatch('date_part_int', 'eventlake')(part, ts)) }}
+{%- endmacro %}
+
+{% macro default__date_part_int(part, ts) -%}
+    cast(extract({{ part }} from {{ ts }}) as integer)
+{%- endmacro %}
+
+{% macro redshift__date_part_int(part, ts) -%}
+    cast(date_part({{ part }}, {{ ts }}) as integer)
+{%- endmacro %}
+
+
+{% macro epoch_seconds_between(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('epoch_seconds_between', 'eventlake')(start_ts, end_ts)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds_between(start_ts, end_ts) -%}
+    date_diff('second', {{ start_ts }}, {{ end_ts }})
+{%- endmacro %}
+
+{% macro redshift__epoch_seconds_between(start_ts, end_ts) -%}
+    datediff(second, {{ start_ts }}, {{ end_ts }})
+{%- endmacro %}

@@ -1,0 +1,144 @@
+{#-
+    Raw feeds are read as lines of text so a malformed line is a row, not a reader error.
+    Every engine exposes each feed with the same three columns:
+      line         the raw line (NULL for an empty line)
+      source_file  the object it came from
+      landed_at    the processing time Firehose wrote into the object name (UTC)
+    DuckDB: views over the local lake, made at the start of every run (cheap, always current).
+    Athena and Redshift: external tables over S3, made once by an operator with
+    `dbt run-operation create_external_tables` (DDL on a shared catalog is not an analyst's job).
+-#}
+
+{% macro raw_feed_sources() -%}
+    {%- set feeds = [] -%}
+    {%- for node in graph.sources.values() if node.meta.get('raw_feed') -%}
+        {%- do feeds.append(node) -%}
+    {%- endfor -%}
+    {{ return(feeds | sort(attribute='unique_id')) }}
+{%- endmacro %}
+
+
+{% macro create_raw_relations() -%}
+    {{ return(adapter.dispatch('create_raw_relations', 'eventlake')()) }}
+{%- endmacro %}
+
+{% macro default__create_raw_relations() -%}
+    select 1 as raw_relations_are_external_tables
+{%- endmacro %}
+
+{% macro duckdb__create_raw_relations() -%}
+    {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
+    {%- set statements = [] -%}
+    {%- for node in eventlake.raw_feed_sources() -%}
+        {%- set glob = eventlake.lake_path('raw') ~ '/' ~ node.meta['raw_feed'] ~ '/*/*/*/*/*' -%}
+        {%- set found = run_query("select count(*) from glob('" ~ glob ~ "')").columns[0].values()[0] -%}
+        {%- do statements.append('create schema if not exists ' ~ node.schema) -%}
+        {%- if found > 0 -%}
+            {%- set body -%}
+                select
+                    line,
+                    filename as source_file,
+                    {{ eventlake.landed_at_from_object_name('filename') }} as landed_at
+                from read_csv(
+                    '{{ glob }}',
+                    columns = {'line': 'VARCHAR'},
+                    delim = chr(31), quote = '', escape = '', header = false,
+                    auto_detect = false, strict_mode = false, null_padding = true,
+                    filename = true, compression = 'auto'
+                )
+            {%- endset -%}
+        {%- else -%}
+            {%- set body -%}
+                select
+                    cast(null as varchar) as line,
+                    cast(null as varchar) as source_file,
+                    cast(null as timestamp) as landed_at
+                where false
+            {%- endset -%}
+        {%- endif -%}
+        {%- do statements.append('create or replace view ' ~ node.schema ~ '.' ~ node.identifier ~ ' as ' ~ body) -%}
+    {%- endfor -%}
+    {{ return(statements | join(';\n')) }}
+{%- endmacro %}
+
+
+{#- Operator-run DDL for the cloud engines. -#}
+{% macro create_external_tables() %}
+    {%- for node in eventlake.raw_feed_sources() -%}
+        {%- set ddl = adapter.dispatch('external_table_ddl', 'eventlake')(node) -%}
+        {%- for statement in ddl -%}
+            {%- do log('eventlake: ' ~ statement.split('\n')[0], info=true) -%}
+            {%- do run_query(statement) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+{% endmacro %}
+
+{% macro default__external_table_ddl(node) -%}
+    {{ exceptions.raise_compiler_error(
+        'create_external_tables is for athena and redshift; on duckdb the raw views are made by every run'
+    ) }}
+{%- endmacro %}
+
+{#- Athena: one string column per line (no delimiter occurs in JSON text), partition projection on
+    the processing-hour prefix so new prefixes are queryable without MSCK REPAIR or a crawler. -#}
+{% macro athena__external_table_ddl(node) -%}
+    {%- set location = env_var('EVENTLAKE_RAW_S3_URI').rstrip('/') ~ '/' ~ node.meta['raw_feed'] ~ '/' -%}
+    {%- set lines_table = node.schema ~ '.' ~ node.identifier ~ '_lines' -%}
+    {%- set table_ddl -%}
+create external table if not exists {{ lines_table }} (
+    line string
+)
+partitioned by (landed_hour string)
+row format delimited fields terminated by '\037'
+stored as textfile
+location '{{ location }}'
+tblproperties (
+    'projection.enabled' = 'true',
+    'projection.landed_hour.type' = 'date',
+    'projection.landed_hour.format' = 'yyyy/MM/dd/HH',
+    'projection.landed_hour.interval' = '1',
+    'projection.landed_hour.interval.unit' = 'HOURS',
+    'projection.landed_hour.range' = '2020/01/01/00,NOW',
+    'storage.location.template' = '{{ location }}${landed_hour}/'
+)
+    {%- endset -%}
+    {%- set view_ddl -%}
+create or replace view {{ node.schema }}.{{ node.identifier }} as
+select
+    nullif(line, '') as line,
+    "$path" as source_file,
+    {{ eventlake.landed_at_from_object_name('"$path"') }} as landed_at
+from {{ lines_table }}
+    {%- endset -%}
+    {{ return([table_ddl, view_ddl]) }}
+{%- endmacro %}
+
+{#- Redshift: a Spectrum external schema over the Glue catalog; the view adds the object path. -#}
+{% macro redshift__external_table_ddl(node) -%}
+    {%- set location = env_var('EVENTLAKE_RAW_S3_URI').rstrip('/') ~ '/' ~ node.meta['raw_feed'] ~ '/' -%}
+    {%- set spectrum = env_var('EVENTLAKE_SPECTRUM_SCHEMA', 'eventlake_spectrum') -%}
+    {%- set schema_ddl -%}
+create external schema if not exists {{ spectrum }}
+from data catalog database '{{ env_var('EVENTLAKE_GLUE_RAW_DATABASE', 'eventlake_raw') }}'
+iam_role '{{ env_var('EVENTLAKE_REDSHIFT_SPECTRUM_ROLE_ARN') }}'
+create external database if not exists
+    {%- endset -%}
+    {%- set table_ddl -%}
+create external table {{ spectrum }}.{{ node.identifier }}_lines (
+    line varchar(65535)
+)
+row format delimited fields terminated by '\037'
+stored as textfile
+location '{{ location }}'
+    {%- endset -%}
+    {%- set view_ddl -%}
+create or replace view {{ node.schema }}.{{ node.identifier }} as
+select
+    nullif(line, '') as line,
+    "$path" as source_file,
+    {{ eventlake.landed_at_from_object_name('"$path"') }} as landed_at
+from {{ spectrum }}.{{ node.identifier }}_lines
+with no schema binding
+    {%- endset -%}
+    {{ return([schema_ddl, table_ddl, view_ddl]) }}
+{%- endmacro %}

@@ -1,0 +1,33 @@
+-- The rooms with their sensors, and the span of readings each has delivered.
+
+with
+
+rooms as (
+
+    select * from {{ ref('rooms') }}
+
+),
+
+readings as (
+
+    select
+        room_id,
+        min(reading_at) as first_reading_at,
+        max(reading_at) as last_reading_at,
+        count(*) as reading_count
+    from {{ ref('fct_temperature_readings') }}
+    group by room_id
+
+)
+
+select
+    rooms.room_id,
+    rooms.building,
+    rooms.floor,
+    rooms.sensor_model,
+    rooms.installed_on,
+    readings.first_reading_at,
+    readings.last_reading_at,
+    coalesce(readings.reading_count, 0) as reading_count
+from rooms
+left join readings on rooms.room_id = readings.room_id

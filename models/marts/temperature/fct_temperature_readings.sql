@@ -1,0 +1,75 @@
+{#-
+    One row per room and reading time, partitioned by the event date (never the arrival time).
+    An incremental run finds the event dates that newly staged lines touch and rebuilds exactly
+    those partitions from every accepted line of those dates, so it equals a full refresh.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=eventlake.partition_overwrite_strategy(),
+    unique_key='event_date',
+    on_schema_change='fail',
+    partitioned_by=['event_date'],
+    partitions_limit=100,
+    dist='room_id',
+    sort=['event_date', 'room_id', 'reading_at'],
+) }}
+
+{%- set touched_dates = [] -%}
+{%- if is_incremental() and execute -%}
+    {%- set watermark = eventlake.landed_watermark(this, '_staged_through') -%}
+    {%- set touched_query -%}
+        select distinct cast(event_date as {{ dbt.type_string() }})
+        from {{ ref('int_temperature_readings_unioned') }}
+        {%- if watermark is not none %}
+        where landed_at >= {{ watermark }}
+        {%- endif %}
+        order by 1
+    {%- endset -%}
+    {%- set touched_dates = run_query(touched_query).columns[0].values() -%}
+{%- endif %}
+
+with
+
+readings as (
+
+    select * from {{ ref('int_temperature_readings_deduplicated') }}
+    {%- if is_incremental() %}
+    where
+        {%- if touched_dates | length > 0 %}
+        event_date in (
+            {%- for day in touched_dates %}
+            cast('{{ day }}' as date){% if not loop.last %},{% endif %}
+            {%- endfor %}
+        )
+        {%- else %}
+        1 = 0
+        {%- endif %}
+    {%- endif %}
+
+),
+
+staged as (
+
+    select max(landed_at) as staged_through
+    from {{ ref('int_temperature_readings_unioned') }}
+
+)
+
+select
+    readings.reading_id,
+    readings.room_id,
+    readings.reading_at,
+    readings.temperature_c,
+    readings.feed,
+    readings.claim_count,
+    readings.reading_line_id,
+    readings.landed_at,
+    {{ eventlake.date_part_int('year', 'readings.reading_at') }} as event_year,
+    {{ eventlake.date_part_int('month', 'readings.reading_at') }} as event_month,
+    {{ eventlake.date_part_int('day', 'readings.reading_at') }} as event_day,
+    {{ eventlake.date_part_int('hour', 'readings.reading_at') }} as event_hour,
+    staged.staged_through as _staged_through,
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as _dbt_invocation_id,
+    readings.event_date
+from readings
+cross join staged

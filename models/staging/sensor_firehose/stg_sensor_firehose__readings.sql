@@ -1,0 +1,1 @@
+{{ eventlake.stage_temperature_lines(source('sensor_firehose', 'readings'), 'firehose') }}

@@ -1,0 +1,1 @@
+{{ eventlake.stage_temperature_lines(source('sensor_history', 'readings'), 'history_files') }}
