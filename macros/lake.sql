@@ -9,8 +9,9 @@
     none. Read with run_query (not a subquery) so the engine can prune raw objects by name.
 -#}
 {% macro landed_watermark(relation, column='landed_at') -%}
-    {%- if not execute -%}{{ return(none) }}{%- endif -%}
-    {%- set result = run_query('select max(' ~ column ~ ') from ' ~ relation) -%}
-    {%- set value = result.columns[0].values()[0] -%}
+    {%- set values = eventlake.query_column(
+        'select max(' ~ column ~ ') from ' ~ relation, ['2000-01-01 00:00:00']
+    ) -%}
+    {%- set value = values[0] if values else none -%}
     {{ return(none if value is none else "timestamp '" ~ value ~ "'") }}
 {%- endmacro %}

@@ -9,7 +9,7 @@
     engine prunes objects by name) and skip objects already staged, so re-running appends nothing.
 -#}
 {% macro stage_temperature_lines(source_relation, feed) -%}
-{%- set watermark = eventlake.landed_watermark(this) if is_incremental() else none -%}
+{%- set watermark = eventlake.landed_watermark(this) if eventlake.incremental_run() else none -%}
 
 with
 

@@ -15,3 +15,28 @@
 {% macro athena__partition_overwrite_strategy() -%}
     {{ return('insert_overwrite') }}
 {%- endmacro %}
+
+
+{#- Physical layout of a mart per engine: Hive partitions on Athena, dist/sort keys on
+    Redshift, nothing on DuckDB (whose lake copy is partitioned by `eventlake publish`).
+    Models call config(**eventlake.physical_layout(...)) so no engine sees another's keys. -#}
+{% macro physical_layout(partition_by=none, dist=none, sort=none) -%}
+    {{ return(adapter.dispatch('physical_layout', 'eventlake')(partition_by, dist, sort)) }}
+{%- endmacro %}
+
+{% macro default__physical_layout(partition_by, dist, sort) -%}
+    {{ return({}) }}
+{%- endmacro %}
+
+{#- dbt-athena splits a write touching more than partitions_limit partitions into batches
+    (Athena refuses more than 100 per CTAS/INSERT), so a long backfill needs no hand-made ranges. -#}
+{% macro athena__physical_layout(partition_by, dist, sort) -%}
+    {{ return({'partitioned_by': partition_by, 'partitions_limit': 100} if partition_by else {}) }}
+{%- endmacro %}
+
+{% macro redshift__physical_layout(partition_by, dist, sort) -%}
+    {%- set layout = {} -%}
+    {%- if dist -%}{%- do layout.update({'dist': dist}) -%}{%- endif -%}
+    {%- if sort -%}{%- do layout.update({'sort': sort}) -%}{%- endif -%}
+    {{ return(layout) }}
+{%- endmacro %}

@@ -8,14 +8,13 @@
     incremental_strategy=eventlake.partition_overwrite_strategy(),
     unique_key='event_date',
     on_schema_change='fail',
-    partitioned_by=['event_date'],
-    partitions_limit=100,
-    dist='room_id',
-    sort=['event_date', 'room_id', 'reading_at'],
+    **eventlake.physical_layout(
+        partition_by=['event_date'], dist='room_id', sort=['event_date', 'room_id', 'reading_at']
+    )
 ) }}
 
 {%- set touched_dates = [] -%}
-{%- if is_incremental() and execute -%}
+{%- if eventlake.incremental_run() -%}
     {%- set watermark = eventlake.landed_watermark(this, '_staged_through') -%}
     {%- set touched_query -%}
         select distinct cast(event_date as {{ dbt.type_string() }})
@@ -25,7 +24,7 @@
         {%- endif %}
         order by 1
     {%- endset -%}
-    {%- set touched_dates = run_query(touched_query).columns[0].values() -%}
+    {%- set touched_dates = eventlake.query_column(touched_query, ['2000-01-01']) -%}
 {%- endif %}
 
 with
@@ -33,7 +32,7 @@ with
 readings as (
 
     select * from {{ ref('int_temperature_readings_deduplicated') }}
-    {%- if is_incremental() %}
+    {%- if eventlake.incremental_run() %}
     where
         {%- if touched_dates | length > 0 %}
         event_date in (
