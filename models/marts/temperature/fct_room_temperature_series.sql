@@ -1,4 +1,7 @@
-{{ config(**eventlake.physical_layout(partition_by=['room_id'], dist='room_id', sort=['room_id', 'reading_at'])) }}
+{{ config(
+    materialized='table',
+    **eventlake.physical_layout(partition_by=['room_id'], dist='room_id', sort=['room_id', 'reading_at'])
+) }}
 
 -- The per-room series the Random Cut Forest trains on and scores: one model for every room
 -- (keyed by room), each room's readings numbered in time order so a consumer can shingle
