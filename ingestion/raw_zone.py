@@ -24,7 +24,12 @@ STAGING_DIR = ".staging"
 
 
 def object_key(
-    feed: str, stream: str, arrival: datetime, *, gzip_compressed: bool = False, version: int = STREAM_VERSION
+    feed: str,
+    stream: str,
+    arrival: datetime,
+    *,
+    gzip_compressed: bool = False,
+    version: int = STREAM_VERSION,
 ) -> str:
     """Firehose-style key relative to the raw zone, for an object delivered at ``arrival`` (UTC)."""
     if arrival.tzinfo is None:

@@ -11,19 +11,26 @@ with
 
 landed as (
     {%- for feed, relation in feeds %}
-    select '{{ feed }}' as feed, count(*) as lines_landed from {{ relation }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            '{{ feed }}' as feed,
+            count(*) as lines_landed
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 accepted as (
-    select feed, count(*) as rows_accepted
+    select
+        feed,
+        count(*) as rows_accepted
     from {{ ref('int_temperature_readings_unioned') }}
     group by feed
 ),
 
 quarantined as (
-    select feed, count(*) as rows_quarantined
+    select
+        feed,
+        count(*) as rows_quarantined
     from {{ ref('quarantine_rejected_rows') }}
     group by feed
 ),

@@ -27,11 +27,20 @@ history_files as (
 
 unioned as (
 
-    select *, 1 as feed_priority from firehose
+    select
+        *,
+        1 as feed_priority
+    from firehose
     union all
-    select *, 2 as feed_priority from db_extract
+    select
+        *,
+        2 as feed_priority
+    from db_extract
     union all
-    select *, 3 as feed_priority from history_files
+    select
+        *,
+        3 as feed_priority
+    from history_files
 
 )
 

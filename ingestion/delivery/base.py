@@ -1,0 +1,82 @@
+"""The one interface every delivery path implements, and what they share.
+
+The simulator, the CLI and the pipeline hand records to a :class:`Delivery` without knowing
+whether they land in a local folder, go through Firehose, or are published to IoT Core.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sized
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from tqdm import tqdm
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one ``deliver`` call did.
+
+    ``bytes`` counts payload bytes sent, newlines included, before any compression. ``objects``
+    is the number of objects written (local delivery), ``requests`` the API calls made and
+    ``retried_records`` how many records had to be sent again after a partial failure.
+    """
+
+    records: int
+    bytes: int
+    objects: int = 0
+    requests: int = 0
+    retried_records: int = 0
+
+
+class DeliveryError(RuntimeError):
+    """A delivery gave up; the message says which records and what to do next."""
+
+
+class Delivery(ABC):
+    """Sends ``(arrival, payload)`` records, payload being one NDJSON line without newline."""
+
+    @abstractmethod
+    def deliver(self, records: Iterable[tuple[datetime, str]]) -> DeliveryReport:
+        """Deliver every record; when it returns, all of them have been handed over."""
+
+    def close(self) -> None:  # noqa: B027 - most deliveries hold nothing to release
+        """Release resources and hand over anything still buffered."""
+
+    def __enter__(self) -> Delivery:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+
+
+def progress_bar(records: Iterable[Any], *, enabled: bool, desc: str) -> tqdm:
+    """A progress bar that stays silent when asked to or when stderr is not a terminal.
+
+    Callers update it per batch or per object, never per record, so a disabled bar costs
+    nothing on a million records.
+    """
+    total = len(records) if isinstance(records, Sized) else None
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="rec",
+        unit_scale=True,
+        disable=not enabled or not sys.stderr.isatty(),
+    )
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter (AWS's recommendation): uniform in [0, base*2^n]."""
+    return rng.uniform(0.0, min(cap, base * 2 ** (attempt - 1)))

@@ -1,0 +1,1 @@
+"""AWS Glue job scripts. They import awsglue/pyspark inside ``main()`` so they import anywhere."""

@@ -1,0 +1,348 @@
+"""Import historical CSV files (local or ``s3://``) into the raw zone's ``sensor_history`` feed.
+
+Each CSV data row becomes one payload line (:func:`ingestion.history.transforms.to_payload`),
+landed in objects of at most ``max_lines_per_object`` lines through :class:`RawZone` (atomic).
+
+Idempotency: a manifest under the lake's state dir records every imported source (its URI and a
+fingerprint: S3 ETag + size; local size + mtime + sha256). A source whose fingerprint is unchanged
+is skipped; a changed one is imported again (its new content lands; the downstream de-duplication
+absorbs the rows it shares with the old one). The manifest is rewritten atomically after every
+landed object, naming only files whose every line has landed; a crash mid-file therefore re-imports
+that one file next time (again absorbed by the de-duplication) and never loses a line.
+
+Ragged rows (a column count different from the header's) are landed as the row's raw CSV text
+(re-quoted, line breaks inside fields escaped as ``\\n``) instead of a JSON object. SQL then
+quarantines the line as ``invalid_json`` with the original text visible. A record built from "what
+could be read" was rejected: a row with an extra column would yield a payload that looks valid,
+and a row with a shifted column would be quarantined for the wrong reason. Blank lines are not
+rows and are only counted.
+
+One writer at a time: concurrent imports into the same lake would race on the manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ingestion.history.transforms import DEFAULT_MAPPING, ColumnMapping, to_payload
+from ingestion.raw_zone import RawZone, atomic_write_bytes, utcnow
+from ingestion.settings import LakePaths, lake_paths
+
+FEED = "sensor_history"
+STREAM = "eventlake-history"
+MANIFEST_NAME = "history_files_manifest.json"
+DEFAULT_MAX_LINES = 100_000
+_PROGRESS_EVERY = 1_000
+
+
+class HistoryImportError(RuntimeError):
+    """A source that cannot be imported, with what to do about it."""
+
+
+@dataclass
+class ImportReport:
+    files_seen: int = 0
+    files_imported: int = 0
+    files_skipped: int = 0
+    lines_landed: int = 0
+    ragged_rows: int = 0
+    blank_lines: int = 0
+    objects: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One CSV file to import: its URI, a fingerprint, and how to open it."""
+
+    uri: str
+    fingerprint: dict[str, Any]
+    gzip_compressed: bool
+    local_path: Path | None = None
+    bucket: str | None = None
+    key: str | None = None
+
+
+def _is_csv(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith(".csv") or lower.endswith(".csv.gz")
+
+
+# --------------------------------------------------------------------------- listing sources
+
+
+def _local_sources(root: Path) -> Iterator[SourceFile]:
+    if not root.exists():
+        raise HistoryImportError(
+            f"source {root} does not exist; pass a CSV file, a folder or s3://"
+        )
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    for path in files:
+        if path is not root and not _is_csv(path.name):
+            continue
+        stat = path.stat()
+        resolved = path.resolve()
+        yield SourceFile(
+            uri=resolved.as_uri(),
+            fingerprint={"size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+            gzip_compressed=path.name.lower().endswith(".gz"),
+            local_path=resolved,
+        )
+
+
+def _parse_s3_uri(uri: str) -> tuple[str, str]:
+    rest = uri[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise HistoryImportError(f"{uri!r} names no bucket; expected s3://bucket/prefix")
+    return bucket, prefix
+
+
+def _s3_sources(uri: str, client: Any, page_size: int) -> Iterator[SourceFile]:
+    bucket, prefix = _parse_s3_uri(uri)
+    paginator = client.get_paginator("list_objects_v2")
+    pages = paginator.paginate(
+        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
+    )
+    for page in pages:
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if not _is_csv(key) and key != prefix:
+                continue
+            yield SourceFile(
+                uri=f"s3://{bucket}/{key}",
+                fingerprint={"etag": obj["ETag"].strip('"'), "size": obj["Size"]},
+                gzip_compressed=key.lower().endswith(".gz"),
+                bucket=bucket,
+                key=key,
+            )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _HashingReader(io.RawIOBase):
+    """Wraps a binary stream (file or botocore StreamingBody), hashing every byte read."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.sha256.update(data)
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _open_binary(source: SourceFile, client: Any) -> BinaryIO:
+    if source.local_path is not None:
+        return open(source.local_path, "rb")
+    response = client.get_object(Bucket=source.bucket, Key=source.key)
+    return response["Body"]
+
+
+def _raw_text(fields: list[str]) -> str:
+    """A ragged row as one line of CSV text: never valid JSON object, original values visible."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(fields)
+    return out.getvalue().replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _rows(
+    source: SourceFile,
+    reader: Iterator[list[str]],
+    header: list[str],
+    mapping: ColumnMapping,
+    report: ImportReport,
+) -> Iterator[dict[str, Any] | str]:
+    missing = [c for c in mapping.source_columns if c not in header]
+    if missing:
+        raise HistoryImportError(
+            f"{source.uri}: header {header} lacks column(s) {missing}; "
+            "pass a ColumnMapping naming the file's timestamp, room and temperature columns"
+        )
+    width = len(header)
+    for fields in reader:
+        if not fields:
+            report.blank_lines += 1
+            continue
+        if len(fields) != width:
+            report.ragged_rows += 1
+            yield _raw_text(fields)
+            continue
+        yield to_payload(dict(zip(header, fields, strict=True)), mapping)
+
+
+def _read_lines(
+    source: SourceFile, client: Any, mapping: ColumnMapping, report: ImportReport
+) -> Iterator[dict[str, Any] | str]:
+    """Payload records (or raw text for ragged rows) of one source, streaming.
+
+    After the generator is exhausted, ``source.fingerprint`` of local files gains ``sha256``.
+    """
+    hashing = _HashingReader(_open_binary(source, client))
+    with io.BufferedReader(hashing, buffer_size=1 << 20) as buffered:
+        binary: BinaryIO = buffered
+        if source.gzip_compressed:
+            binary = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is not None:  # an empty file is imported with no lines
+            yield from _rows(source, reader, [name.strip() for name in header], mapping, report)
+        # Drain (gzip trailer) so the hash covers the whole object.
+        while buffered.read(1 << 20):
+            pass
+    if source.local_path is not None:
+        source.fingerprint["sha256"] = hashing.sha256.hexdigest()
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def manifest_path(paths: LakePaths) -> Path:
+    return paths.state / MANIFEST_NAME
+
+
+def load_manifest(paths: LakePaths) -> dict[str, dict[str, Any]]:
+    """``{source uri: {"fingerprint": ..., "lines": n, "imported_at": iso}}``."""
+    path = manifest_path(paths)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())["files"]
+
+
+def _save_manifest(paths: LakePaths, files: dict[str, dict[str, Any]]) -> None:
+    body = json.dumps({"version": 1, "files": files}, indent=1, sort_keys=True).encode()
+    atomic_write_bytes(manifest_path(paths), body, staging_root=paths.state / ".staging")
+
+
+def _already_imported(source: SourceFile, entry: dict[str, Any] | None) -> bool:
+    if entry is None:
+        return False
+    old = entry["fingerprint"]
+    if source.local_path is None:
+        return (
+            old.get("etag") == source.fingerprint["etag"]
+            and old.get("size") == (source.fingerprint["size"])
+        )
+    if old.get("size") != source.fingerprint["size"]:
+        return False
+    if old.get("mtime_ns") == source.fingerprint["mtime_ns"]:
+        return True
+    # Touched but maybe not changed: compare content.
+    digest = hashlib.sha256()
+    with open(source.local_path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return old.get("sha256") == digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- import
+
+
+def _progress(enabled: bool | None) -> Any:
+    from tqdm import tqdm
+
+    disable = not sys.stderr.isatty() if enabled is None else not enabled
+    return tqdm(unit=" lines", desc="history import", disable=disable)
+
+
+def import_history_files(
+    source: str | os.PathLike[str],
+    *,
+    paths: LakePaths | None = None,
+    mapping: ColumnMapping = DEFAULT_MAPPING,
+    max_lines_per_object: int = DEFAULT_MAX_LINES,
+    arrival: datetime | None = None,
+    gzip_compressed: bool = False,
+    s3_client: Any = None,
+    s3_page_size: int = 1000,
+    progress: bool | None = None,
+    feed: str = FEED,
+    stream: str = STREAM,
+) -> ImportReport:
+    """Land every CSV row under ``source`` (file, folder or ``s3://bucket/prefix``) in ``feed``.
+
+    ``arrival`` fixes the objects' processing time (default: now, per object). ``progress`` shows a
+    tqdm bar (default: only when stderr is a terminal).
+    """
+    if max_lines_per_object < 1:
+        raise ValueError("max_lines_per_object must be at least 1")
+    paths = paths or lake_paths()
+    zone = RawZone(paths.raw)
+    source_str = os.fspath(source)
+    if source_str.startswith("s3://"):
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        sources: Iterator[SourceFile] = _s3_sources(source_str, s3_client, s3_page_size)
+    else:
+        sources = _local_sources(Path(source_str))
+
+    manifest = load_manifest(paths)
+    report = ImportReport()
+    buffer: list[dict[str, Any] | str] = []
+    # Files fully read whose last lines are still in ``buffer``: recorded once those land.
+    completed: list[tuple[SourceFile, int]] = []
+
+    def flush() -> None:
+        if buffer:
+            landed = zone.write_object(
+                feed, stream, buffer, arrival or utcnow(), gzip_compressed=gzip_compressed
+            )
+            report.objects.append(landed)
+            report.lines_landed += len(buffer)
+            buffer.clear()
+        if completed:
+            stamp = utcnow().isoformat()
+            for done, lines in completed:
+                manifest[done.uri] = {
+                    "fingerprint": done.fingerprint,
+                    "lines": lines,
+                    "imported_at": stamp,
+                }
+            completed.clear()
+            _save_manifest(paths, manifest)
+
+    with _progress(progress) as bar:
+        for src in sources:
+            report.files_seen += 1
+            if _already_imported(src, manifest.get(src.uri)):
+                report.files_skipped += 1
+                continue
+            lines = 0
+            for line in _read_lines(src, s3_client, mapping, report):
+                buffer.append(line)
+                lines += 1
+                if lines % _PROGRESS_EVERY == 0:
+                    bar.update(_PROGRESS_EVERY)
+                if len(buffer) >= max_lines_per_object:
+                    flush()
+            bar.update(lines % _PROGRESS_EVERY)
+            report.files_imported += 1
+            completed.append((src, lines))
+        flush()
+    return report

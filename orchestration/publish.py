@@ -1,0 +1,109 @@
+"""Publish partitioned facts from the DuckDB warehouse file to the lake's curated zone.
+
+The curated zone holds the files Athena would read from S3: Hive-partitioned Parquet,
+``curated/<table>/<partition_column>=<value>/part-0.parquet``. Only partitions whose rows were
+rebuilt since the last publish are rewritten (dbt stamps each row with the invocation that built
+it); partitions that disappeared are removed. Each file is written under the zone's staging folder
+and renamed into place, so a reader never sees a half-written partition, and a crash leaves the
+previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingestion.raw_zone import atomic_write_bytes
+from ingestion.settings import LakePaths
+
+MANIFEST = "_published.json"
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    relation: str
+    partition_column: str
+
+
+# The facts the lake serves; relation names are dbt's (schema main_marts on the local target).
+CURATED_TABLES = (PublishedTable("main_marts.fct_temperature_readings", "event_date"),)
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    table: str
+    partitions_written: int
+    partitions_removed: int
+    partitions_unchanged: int
+    rows_written: int
+
+
+def _partition_versions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> dict[str, str]:
+    """partition value -> a fingerprint of the invocations that built its rows."""
+    rows = con.execute(
+        f"select cast({table.partition_column} as varchar) as part,"
+        f" string_agg(distinct _dbt_invocation_id, ',' order by _dbt_invocation_id) || ':' ||"
+        f" count(*) as version from {table.relation} group by 1"
+    ).fetchall()
+    return {part: version for part, version in rows}
+
+
+def publish_table(
+    con: duckdb.DuckDBPyConnection, table: PublishedTable, curated_root: Path
+) -> PublishReport:
+    name = table.relation.split(".")[-1]
+    target = curated_root / name
+    staging = curated_root / ".staging"
+    manifest_path = target / MANIFEST
+    published: dict[str, str] = (
+        json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    )
+    current = _partition_versions(con, table)
+    written = rows = 0
+    for part, version in sorted(current.items()):
+        final = target / f"{table.partition_column}={part}" / "part-0.parquet"
+        if published.get(part) == version and final.exists():
+            continue
+        staging.mkdir(parents=True, exist_ok=True)
+        tmp = staging / f"{uuid.uuid4()}.parquet"
+        try:
+            con.execute(
+                f"copy (select * exclude ({table.partition_column}) from {table.relation}"
+                f" where cast({table.partition_column} as varchar) = ? order by all)"
+                f" to '{tmp}' (format parquet, compression zstd)",
+                [part],
+            )
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp.replace(final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        published[part] = version
+        written += 1
+        rows += con.execute(
+            f"select count(*) from {table.relation}"
+            f" where cast({table.partition_column} as varchar) = ?",
+            [part],
+        ).fetchone()[0]
+    removed = 0
+    for part in sorted(set(published) - set(current)):
+        shutil.rmtree(target / f"{table.partition_column}={part}", ignore_errors=True)
+        del published[part]
+        removed += 1
+    atomic_write_bytes(
+        manifest_path,
+        json.dumps(published, indent=1, sort_keys=True).encode(),
+        staging_root=staging,
+    )
+    return PublishReport(name, written, removed, len(current) - written, rows)
+
+
+def publish_curated(
+    paths: LakePaths, tables: tuple[PublishedTable, ...] = CURATED_TABLES
+) -> list[PublishReport]:
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        return [publish_table(con, table, paths.curated) for table in tables]
