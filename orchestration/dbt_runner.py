@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,6 @@ class DbtError(RuntimeError):
 class DbtOutcome:
     command: tuple[str, ...]
     success: bool
-    nodes: int
 
 
 def ensure_profiles(project_dir: Path = PROJECT_ROOT) -> Path:
@@ -33,6 +34,15 @@ def ensure_profiles(project_dir: Path = PROJECT_ROOT) -> Path:
     return project_dir
 
 
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (the project's environment), else the one on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    found = str(beside) if beside.exists() else shutil.which("dbt")
+    if not found:
+        raise DbtError("dbt is not installed in this environment; run `make setup` first")
+    return found
+
+
 def run_dbt(
     args: Sequence[str],
     paths: LakePaths,
@@ -40,30 +50,25 @@ def run_dbt(
     target: str | None = None,
     check: bool = True,
     quiet: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> DbtOutcome:
-    """Invoke ``dbt <args>`` for ``paths``' lake; raise DbtError when ``check`` and it fails."""
-    from dbt.cli.main import dbtRunner  # dbt is heavy to import: only when actually running it
+    """Run ``dbt <args>`` on ``paths``' lake; raise DbtError when ``check`` and it fails.
 
+    dbt runs in its own process: dbt-duckdb keeps its database connection open for the life of
+    the process, which would lock the warehouse file against the steps that follow.
+    """
     paths.data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["EVENTLAKE_DATA_DIR"] = str(paths.data_dir)
     project_dir = ensure_profiles()
-    full = [
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-    ]
+    command = [dbt_executable(), *(["--quiet"] if quiet else []), *args]
+    command += ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if target:
-        full += ["--target", target]
-    if quiet:
-        full = ["--quiet", *full]
-    result = dbtRunner().invoke(full)
-    nodes = (
-        len(result.result) if result.result is not None and hasattr(result.result, "__len__") else 0
-    )
-    outcome = DbtOutcome(tuple(args), bool(result.success), nodes)
-    if check and not result.success:
-        reason = f": {result.exception}" if result.exception else ""
-        raise DbtError(f"dbt {' '.join(args)} failed{reason}; see the dbt log above for the node")
+        command += ["--target", target]
+    env = {**os.environ, "EVENTLAKE_DATA_DIR": str(paths.data_dir), **(extra_env or {})}
+    completed = subprocess.run(command, cwd=project_dir, env=env, check=False)
+    outcome = DbtOutcome(tuple(args), completed.returncode == 0)
+    if check and not outcome.success:
+        raise DbtError(
+            f"dbt {' '.join(args)} failed (exit {completed.returncode}); the failing node is in"
+            " the dbt output above and in logs/dbt.log"
+        )
     return outcome

@@ -1,0 +1,238 @@
+"""The `eventlake` command line: one entry point, one subcommand per pipeline step."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
+
+from ingestion.settings import lake_paths
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line (not a usage block) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _utc_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date/time: {text!r}") from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Shared options work before or after the subcommand.
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="local lake and warehouse folder (default: $EVENTLAKE_DATA_DIR or ./data)",
+    )
+    common.add_argument(
+        "--no-progress", action="store_true", default=argparse.SUPPRESS, help="no progress bars"
+    )
+    parser = _Parser(
+        prog="eventlake",
+        description="Sensor and event data lake: ingestion, dbt models, curated Parquet.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, text in (
+        ("demo", "run the whole pipeline on the local DuckDB lake"),
+        ("simulate", "simulate sensor readings and deliver them"),
+        ("import-history", "land historical CSV files (folder, file or s3://)"),
+        ("extract-db", "extract the sensor database incrementally"),
+        ("build", "dbt build on the local lake, then publish curated Parquet"),
+        ("publish", "publish changed fact partitions as curated Parquet"),
+        ("summary", "print rows per layer, quarantine reasons and room statistics"),
+    ):
+        sub.add_parser(name, help=text, parents=[common])
+
+    demo = sub.choices["demo"]
+    demo.add_argument(
+        "--end", type=_utc_datetime, help="end of the simulated week (default: this hour, UTC)"
+    )
+    demo.add_argument(
+        "--days", type=_positive_int, default=7, help="days of live readings (default 7)"
+    )
+    demo.add_argument(
+        "--rooms", type=_positive_int, default=5, help="rooms from the registry (default 5)"
+    )
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
+
+    sim = sub.choices["simulate"]
+    sim.add_argument("--start", type=_utc_datetime, required=True, help="first reading time (UTC)")
+    sim.add_argument(
+        "--end", type=_utc_datetime, required=True, help="end of the range (UTC, exclusive)"
+    )
+    sim.add_argument("--rooms", type=_positive_int, default=5, help="rooms from the registry")
+    sim.add_argument("--cadence-seconds", type=_positive_int, default=60)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--malformed-fraction", type=_fraction, default=0.0)
+    sim.add_argument("--duplicate-fraction", type=_fraction, default=0.0)
+    sim.add_argument("--anomalies", action="store_true", help="inject labelled anomalies")
+    sim.add_argument("--delivery", choices=("local", "firehose", "iot"), default="local")
+    sim.add_argument("--gzip", action="store_true", help="GZIP objects (local delivery)")
+    sim.add_argument("--stream-name", help="Firehose delivery stream (--delivery firehose)")
+    sim.add_argument("--topic", help="IoT Core topic (--delivery iot)")
+    sim.add_argument("--iot-endpoint", help="IoT data endpoint URL (--delivery iot)")
+
+    hist = sub.choices["import-history"]
+    hist.add_argument("source", help="a local file or folder, or s3://bucket/prefix")
+
+    db = sub.choices["extract-db"]
+    db.add_argument("--url", help="SQLAlchemy URL (default: the demo SQLite file)")
+    db.add_argument("--table", default="temperatures")
+    db.add_argument("--chunk-size", type=_positive_int, default=10_000)
+    db.add_argument("--format", choices=("ndjson", "parquet"), default="ndjson")
+
+    build = sub.choices["build"]
+    build.add_argument("--full-refresh", action="store_true")
+
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    paths = lake_paths(getattr(args, "data_dir", None))
+    progress = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    if args.command == "demo":
+        from orchestration.demo import DemoConfig, default_end, run_demo
+
+        run_demo(
+            DemoConfig(
+                end=args.end or default_end(),
+                days=args.days,
+                rooms=args.rooms,
+                seed=args.seed,
+                progress=progress,
+            ),
+            paths,
+        )
+    elif args.command == "simulate":
+        from ingestion.sensors import SimulationConfig, load_room_ids
+        from ingestion.sensors.landing import land_simulation
+        from orchestration.demo import ROOM_REGISTRY
+
+        options: dict[str, object] = {}
+        if args.delivery == "firehose":
+            if not args.stream_name:
+                raise ValueError("--delivery firehose needs --stream-name")
+            options["stream_name"] = args.stream_name
+        if args.delivery == "iot":
+            if not args.topic:
+                raise ValueError("--delivery iot needs --topic")
+            options.update(topic=args.topic, endpoint_url=args.iot_endpoint)
+        report = land_simulation(
+            SimulationConfig(
+                rooms=load_room_ids(ROOM_REGISTRY)[: args.rooms],
+                start=args.start,
+                end=args.end,
+                cadence=timedelta(seconds=args.cadence_seconds),
+                seed=args.seed,
+                malformed_fraction=args.malformed_fraction,
+                anomalies=args.anomalies,
+                duplicate_fraction=args.duplicate_fraction,
+            ),
+            paths,
+            delivery=args.delivery,
+            gzip=args.gzip,
+            progress=progress,
+            delivery_options=options,
+        )
+        state = "already landed, skipped" if report.skipped else "delivered"
+        print(
+            f"batch {report.batch_id}: {report.records:,} records {state} ({report.objects:,} objects)"
+        )
+    elif args.command == "import-history":
+        from ingestion.history.files import import_history_files
+
+        imported = import_history_files(args.source, paths=paths, progress=progress)
+        print(
+            f"{imported.files_imported} files imported, {imported.files_skipped} already imported, "
+            f"{imported.lines_landed:,} lines landed"
+        )
+    elif args.command == "extract-db":
+        from ingestion.history.database import default_demo_url, extract_database
+
+        extracted = extract_database(
+            args.url or default_demo_url(paths),
+            paths=paths,
+            table=args.table,
+            chunk_size=args.chunk_size,
+            output_format=args.format,
+        )
+        print(
+            f"{extracted.rows_extracted:,} rows extracted in {extracted.chunks} chunks "
+            f"(high-water mark {extracted.high_water_mark})"
+        )
+    elif args.command == "build":
+        from orchestration.dbt_runner import run_dbt
+        from orchestration.publish import publish_curated
+
+        run_dbt(["build", *(["--full-refresh"] if args.full_refresh else [])], paths)
+        for published in publish_curated(paths):
+            print(f"{published.table}: {published.partitions_written} partitions published")
+    elif args.command == "publish":
+        from orchestration.publish import publish_curated
+
+        for published in publish_curated(paths):
+            print(
+                f"{published.table}: {published.partitions_written} written, "
+                f"{published.partitions_unchanged} unchanged, {published.partitions_removed} removed"
+            )
+    elif args.command == "summary":
+        from orchestration.summary import read_summary
+
+        if not paths.duckdb_file.exists():
+            raise FileNotFoundError(
+                f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first"
+            )
+        print(read_summary(paths).render())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("eventlake: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError) as exc:
+        # Expected failures (bad input, missing files, a failed dbt node) are one clear line;
+        # anything else is a bug and keeps its traceback.
+        print(f"eventlake: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
