@@ -5,13 +5,13 @@
 
 
 {#-
-    The newest landing time already processed by an incremental model, as a SQL literal, or
-    none. Read with run_query (not a subquery) so the engine can prune raw objects by name.
+    The largest value of a timestamp column as a SQL literal, or none when the table is empty.
+    Read with run_query (not a subquery) so the engine can prune on it.
 -#}
-{% macro landed_watermark(relation, column='landed_at') -%}
+{% macro max_timestamp_literal(relation, column) -%}
     {%- set values = eventlake.query_column(
         'select max(' ~ column ~ ') from ' ~ relation, ['2000-01-01 00:00:00']
     ) -%}
     {%- set value = values[0] if values else none -%}
-    {{ return(none if value is none else "timestamp '" ~ value ~ "'") }}
+    {{ return(none if value is none else "cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}

@@ -5,24 +5,31 @@
     carry the first failed check of seeds/quarantine_reasons.csv (in check_order). Nothing is
     dropped here, so lines landed = accepted + quarantined holds by construction and is tested.
 
-    Incremental runs read only objects landed at or after the last processed landing time (the
-    engine prunes objects by name) and skip objects already staged, so re-running appends nothing.
+    Incremental runs read only objects not staged yet (listed by eventlake.unstaged_objects, so
+    the engine opens just those files) and stamp their rows with the run's start time: the fact
+    rebuilds the event dates of rows staged after its last run. Neither depends on objects
+    landing in name order, so a late backfill with old processing-time names is still picked up.
 -#}
 {% macro stage_temperature_lines(source_relation, feed) -%}
-{%- set watermark = eventlake.landed_watermark(this) if eventlake.incremental_run() else none -%}
+{%- set new_objects = eventlake.unstaged_objects(source_relation, this)
+    if eventlake.incremental_run() else none -%}
 
 with
 
 source as (
 
     select * from {{ source_relation }}
-    {%- if watermark is not none %}
+    {%- if new_objects is not none %}
     where
-        landed_at >= {{ watermark }}
-        and source_file not in (
-            select staged.source_file from {{ this }} as staged
-            where staged.landed_at >= {{ watermark }}
+        {%- if new_objects | length > 0 %}
+        source_file in (
+            {%- for object in new_objects %}
+            '{{ object }}'{% if not loop.last %},{% endif %}
+            {%- endfor %}
         )
+        {%- else %}
+        1 = 0
+        {%- endif %}
     {%- endif %}
 
 ),
@@ -113,6 +120,7 @@ select
     line as raw_line,
     source_file,
     line_occurrence,
-    landed_at
+    landed_at,
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as staged_at
 from checked
 {%- endmacro %}

@@ -170,7 +170,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         state = "already landed, skipped" if report.skipped else "delivered"
         print(
-            f"batch {report.batch_id}: {report.records:,} records {state} ({report.objects:,} objects)"
+            f"batch {report.batch_id}: {report.records:,} records {state}"
+            f" ({report.objects:,} objects)"
         )
     elif args.command == "import-history":
         from ingestion.history.files import import_history_files
@@ -200,15 +201,12 @@ def _run(args: argparse.Namespace) -> int:
 
         run_dbt(["build", *(["--full-refresh"] if args.full_refresh else [])], paths)
         for published in publish_curated(paths):
-            print(f"{published.table}: {published.partitions_written} partitions published")
+            print(published.describe())
     elif args.command == "publish":
         from orchestration.publish import publish_curated
 
         for published in publish_curated(paths):
-            print(
-                f"{published.table}: {published.partitions_written} written, "
-                f"{published.partitions_unchanged} unchanged, {published.partitions_removed} removed"
-            )
+            print(published.describe())
     elif args.command == "summary":
         from orchestration.summary import read_summary
 

@@ -180,11 +180,7 @@ def run_demo(
 
     def publish() -> str:
         published = publish_curated(paths)
-        return "; ".join(
-            f"{p.table}: {p.partitions_written} partitions written, {p.partitions_unchanged} unchanged,"
-            f" {p.partitions_removed} removed"
-            for p in published
-        )
+        return "; ".join(p.describe() for p in published)
 
     report.timed("simulate and land live readings (local Firehose)", live, say)
     report.timed("import historical CSV files", history_files, say)

@@ -42,6 +42,12 @@ class PublishReport:
     partitions_unchanged: int
     rows_written: int
 
+    def describe(self) -> str:
+        return (
+            f"{self.table}: {self.partitions_written} partitions written,"
+            f" {self.partitions_unchanged} unchanged, {self.partitions_removed} removed"
+        )
+
 
 def _partition_versions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> dict[str, str]:
     """partition value -> a fingerprint of the invocations that built its rows."""

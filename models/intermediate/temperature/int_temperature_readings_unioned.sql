@@ -54,5 +54,6 @@ select
     event_date,
     source_file,
     line_occurrence,
-    landed_at
+    landed_at,
+    staged_at
 from unioned

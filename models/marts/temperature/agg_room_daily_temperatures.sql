@@ -1,4 +1,6 @@
 -- Daily statistics per room; coverage compares the readings received with the sensors' cadence.
+-- Means and deviations are rounded to 1e-6 °C (readings have 0.01 °C resolution): a parallel
+-- sum adds in no fixed order, and the last bits must not make two builds of the same data differ.
 
 with
 
@@ -14,9 +16,9 @@ daily as (
         room_id,
         event_date,
         min(temperature_c) as min_temperature_c,
-        avg(temperature_c) as mean_temperature_c,
+        round(avg(temperature_c), 6) as mean_temperature_c,
         max(temperature_c) as max_temperature_c,
-        stddev_samp(temperature_c) as stddev_temperature_c,
+        round(stddev_samp(temperature_c), 6) as stddev_temperature_c,
         count(*) as reading_count,
         min(reading_at) as first_reading_at,
         max(reading_at) as last_reading_at

@@ -1,7 +1,8 @@
 {#-
     One row per room and reading time, partitioned by the event date (never the arrival time).
-    An incremental run finds the event dates that newly staged lines touch and rebuilds exactly
-    those partitions from every accepted line of those dates, so it equals a full refresh.
+    An incremental run finds the event dates that lines staged since its last run touch (late
+    data included) and rebuilds exactly those partitions from every accepted line of those dates,
+    so it equals a full refresh.
 -#}
 {{ config(
     materialized='incremental',
@@ -15,12 +16,12 @@
 
 {%- set touched_dates = [] -%}
 {%- if eventlake.incremental_run() -%}
-    {%- set watermark = eventlake.landed_watermark(this, '_staged_through') -%}
+    {%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') -%}
     {%- set touched_query -%}
         select distinct cast(event_date as {{ dbt.type_string() }})
         from {{ ref('int_temperature_readings_unioned') }}
         {%- if watermark is not none %}
-        where landed_at >= {{ watermark }}
+        where staged_at > {{ watermark }}
         {%- endif %}
         order by 1
     {%- endset -%}
@@ -49,7 +50,7 @@ readings as (
 
 staged as (
 
-    select max(landed_at) as staged_through
+    select max(staged_at) as staged_through
     from {{ ref('int_temperature_readings_unioned') }}
 
 )

@@ -1,0 +1,55 @@
+# Two commands do everything: `make demo` (the main job) and `make test` (every check).
+# Both create the environment first: a pinned uv installs the locked dependencies (uv.lock).
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced-$(UV_VERSION)
+SQL_PATHS := models tests/dbt
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark clean
+
+setup: $(SYNCED) profiles.yml
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(SYNCED): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+profiles.yml: profiles.yml.example
+	cp profiles.yml.example profiles.yml
+
+demo: setup
+	$(BIN)/eventlake demo
+
+test: setup lint sqllint dbt-checks pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+sqllint: setup
+	$(BIN)/sqlfluff lint $(SQL_PATHS)
+
+# dbt parse proves the project and its yml are valid before the slower pytest suite runs dbt.
+dbt-checks: setup
+	$(BIN)/dbt parse --project-dir . --profiles-dir .
+
+pytest: setup
+	$(BIN)/pytest
+
+docs: setup
+	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
+	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --port 8080
+
+benchmark: setup
+	$(BIN)/python benchmarks/bench_temperature_pipeline.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) target logs data

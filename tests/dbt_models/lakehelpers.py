@@ -1,0 +1,64 @@
+"""Shared helpers for tests that land data in a throwaway lake and run dbt on it."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from ingestion.sensors import SimulationConfig
+from ingestion.sensors.landing import LandingReport, land_simulation
+from ingestion.settings import LakePaths
+from orchestration.dbt_runner import run_dbt
+
+ROOMS = ("A101", "A102", "B201")
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+# Columns the engine writes for its own bookkeeping; everything else is business data.
+BOOKKEEPING = {"_dbt_invocation_id", "_staged_through"}
+
+
+def land(
+    paths: LakePaths, start: datetime, end: datetime, seed: int, **faults: float
+) -> LandingReport:
+    config = SimulationConfig(rooms=list(ROOMS), start=start, end=end, seed=seed, **faults)
+    return land_simulation(config, paths, progress=False)
+
+
+def dbt(paths: LakePaths, *args: str, check: bool = True) -> bool:
+    return run_dbt(list(args), paths, check=check, quiet=True).success
+
+
+def query(paths: LakePaths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def table_fingerprint(paths: LakePaths, relation: str) -> tuple[int, str]:
+    """Row count and an order-independent digest of every business column of ``relation``."""
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        columns = [
+            row[0]
+            for row in con.execute(f"describe {relation}").fetchall()
+            if row[0] not in BOOKKEEPING
+        ]
+        rows = con.execute(f"select {', '.join(columns)} from {relation} order by all").fetchall()
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+MARTS = (
+    "main_marts.fct_temperature_readings",
+    "main_marts.agg_room_daily_temperatures",
+    "main_marts.fct_room_temperature_series",
+    "main_marts.dim_rooms",
+    "main_quarantine.quarantine_rejected_rows",
+)
+
+
+def marts_fingerprint(paths: LakePaths) -> dict[str, tuple[int, str]]:
+    return {relation: table_fingerprint(paths, relation) for relation in MARTS}
+
+
+def hours(n: int) -> timedelta:
+    return timedelta(hours=n)

@@ -1,0 +1,210 @@
+"""dbt on DuckDB over a simulated lake: reconciliation, idempotency, incremental == full refresh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from lakehelpers import T0, dbt, hours, land, marts_fingerprint, query, table_fingerprint
+
+from ingestion.history.files import import_history_files
+from ingestion.settings import LakePaths, lake_paths
+from orchestration.publish import publish_curated
+
+pytestmark = pytest.mark.dbt
+
+FAULTS = {
+    "malformed_fraction": 0.03,
+    "duplicate_fraction": 0.02,
+    "late_fraction": 0.02,
+    "dropout_fraction": 0.01,
+}
+
+
+@pytest.fixture(scope="module")
+def built_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[LakePaths, dict[str, int]]:
+    """Two days of live readings with every fault, a history CSV, one dbt build."""
+    paths = lake_paths(tmp_path_factory.mktemp("lake"))
+    landing = land(paths, T0, T0 + hours(48), seed=11, anomalies=True, **FAULTS)
+    history = paths.data_dir / "history"
+    history.mkdir()
+    (history / "temps.csv").write_text(
+        "timestamp,room_id,temp\n"
+        "2026-02-28 23:00:00,A101,19.5\n"
+        "2026-03-01 00:00:00,A101,18.0\n"  # also in the live feed: live must win
+        "2026-02-28 23:01:00,A101,warm\n"
+        "2026-02-28 23:02:00,Q999,19.0\n"
+        "not,a,valid,row\n"
+    )
+    import_history_files(history, paths=paths, progress=False)
+    dbt(paths, "build")
+    return paths, landing.malformed
+
+
+def test_every_landed_line_is_accepted_or_quarantined(built_lake) -> None:
+    paths, _ = built_lake
+    rows = query(
+        paths,
+        """
+        with landed as (
+            select 'firehose' as feed, count(*) as n from raw.sensor_readings
+            union all select 'history_files', count(*) from raw.sensor_history
+        ),
+        accepted as (
+            select feed, count(*) as n
+            from main_intermediate.int_temperature_readings_unioned group by feed
+        ),
+        quarantined as (
+            select feed, count(*) as n
+            from main_quarantine.quarantine_rejected_rows group by feed
+        )
+        select landed.feed, landed.n, coalesce(accepted.n, 0), coalesce(quarantined.n, 0)
+        from landed
+        left join accepted using (feed)
+        left join quarantined using (feed)
+        order by 1
+        """,
+    )
+    assert [feed for feed, *_ in rows] == ["firehose", "history_files"]
+    for feed, landed, accepted, quarantined in rows:
+        assert landed > 0, feed
+        assert landed == accepted + quarantined, feed
+
+
+def test_quarantine_reasons_match_what_the_simulator_injected(built_lake) -> None:
+    paths, injected = built_lake
+    found = dict(
+        query(
+            paths,
+            "select rejection_reason, count(*) from main_quarantine.quarantine_rejected_rows"
+            " where feed = 'firehose' group by 1",
+        )
+    )
+    assert sum(injected.values()) > 50
+    assert found == {reason: n for reason, n in injected.items() if n}
+
+
+def test_history_rows_are_quarantined_with_their_reason(built_lake) -> None:
+    paths, _ = built_lake
+    found = sorted(
+        query(
+            paths,
+            "select rejection_reason from main_quarantine.quarantine_rejected_rows"
+            " where feed = 'history_files'",
+        )
+    )
+    assert found == [("invalid_json",), ("temperature_not_numeric",), ("unknown_room",)]
+
+
+def test_live_feed_wins_over_history_for_the_same_reading(built_lake) -> None:
+    paths, _ = built_lake
+    ((feed, claims),) = query(
+        paths,
+        "select feed, claim_count from main_marts.fct_temperature_readings"
+        " where room_id = 'A101' and reading_at = timestamp '2026-03-01 00:00:00'",
+    )
+    assert (feed, claims) == ("firehose", 2)
+
+
+def test_reconciliation_data_test_fails_when_a_line_goes_missing(
+    built_lake, tmp_path: Path
+) -> None:
+    paths, _ = built_lake
+    copy = lake_paths(tmp_path)
+    copy.data_dir.mkdir(exist_ok=True)
+    # Work on a copy of the warehouse so the shared lake stays intact for the other tests.
+    copy.duckdb_file.write_bytes(paths.duckdb_file.read_bytes())
+    (copy.data_dir / "lake").symlink_to(paths.lake)
+    with duckdb.connect(str(copy.duckdb_file)) as con:
+        con.execute(
+            "delete from main_staging.stg_sensor_firehose__readings where reading_line_id in"
+            " (select reading_line_id from main_staging.stg_sensor_firehose__readings limit 1)"
+        )
+    assert not dbt(
+        copy, "test", "--select", "assert_every_landed_line_is_accepted_or_quarantined", check=False
+    )
+
+
+def test_fact_is_unique_per_room_and_time_and_partitioned_by_event_date(built_lake) -> None:
+    paths, _ = built_lake
+    ((dupes,),) = query(
+        paths,
+        "select count(*) from (select room_id, reading_at from main_marts.fct_temperature_readings"
+        " group by all having count(*) > 1)",
+    )
+    assert dupes == 0
+    ((mismatched,),) = query(
+        paths,
+        "select count(*) from main_marts.fct_temperature_readings"
+        " where event_date <> cast(reading_at as date)",
+    )
+    assert mismatched == 0
+
+
+def test_publish_writes_hive_partitions_once(built_lake) -> None:
+    paths, _ = built_lake
+    first = publish_curated(paths)[0]
+    assert first.partitions_written >= 2
+    second = publish_curated(paths)[0]
+    assert second.partitions_written == 0
+    assert second.partitions_unchanged == first.partitions_written + first.partitions_unchanged
+    curated = paths.curated / "fct_temperature_readings"
+    parquet = duckdb.sql(
+        f"select count(*), count(distinct event_date) from read_parquet('{curated}/*/*.parquet',"
+        " hive_partitioning = true)"
+    ).fetchone()
+    ((rows, days),) = query(
+        paths,
+        "select count(*), count(distinct event_date) from main_marts.fct_temperature_readings",
+    )
+    assert parquet == (rows, days)
+    assert not list(curated.rglob("*.tmp")) and not list((paths.curated / ".staging").glob("*"))
+
+
+def test_running_everything_twice_changes_no_mart(tmp_path: Path) -> None:
+    paths = lake_paths(tmp_path)
+    land(paths, T0, T0 + hours(12), seed=5, **FAULTS)
+    dbt(paths, "build")
+    before = marts_fingerprint(paths)
+    again = land(paths, T0, T0 + hours(12), seed=5, **FAULTS)
+    assert again.skipped
+    dbt(paths, "build")
+    assert marts_fingerprint(paths) == before
+
+
+def test_incremental_run_equals_full_refresh_with_late_and_duplicate_data(tmp_path: Path) -> None:
+    paths = lake_paths(tmp_path)
+    land(paths, T0, T0 + hours(30), seed=21, **FAULTS)
+    dbt(paths, "build")
+    first_run = dict(
+        query(
+            paths,
+            "select event_date, any_value(_dbt_invocation_id)"
+            " from main_marts.fct_temperature_readings group by 1",
+        )
+    )
+    # A new hour of live data, then a re-delivery of an old slice with different values
+    # (late data for an old partition) and a history CSV overlapping the first day.
+    land(paths, T0 + hours(30), T0 + hours(31), seed=22, **FAULTS)
+    land(paths, T0 + hours(2), T0 + hours(3), seed=23, duplicate_fraction=0.5)
+    history = tmp_path / "history"
+    history.mkdir()
+    (history / "h.csv").write_text("timestamp,room_id,temp\n2026-02-27 12:00:00,B201,20.25\n")
+    import_history_files(history, paths=paths, progress=False)
+
+    dbt(paths, "build")
+    incremental = table_fingerprint(paths, "main_marts.fct_temperature_readings")
+    rebuilt = dict(
+        query(
+            paths,
+            "select event_date, any_value(_dbt_invocation_id)"
+            " from main_marts.fct_temperature_readings group by 1",
+        )
+    )
+    # Only the partitions the new lines touched were rewritten.
+    touched = {day for day, invocation in rebuilt.items() if first_run.get(day) != invocation}
+    assert {str(day) for day in touched} == {"2026-02-27", "2026-03-01", "2026-03-02"}
+
+    dbt(paths, "build", "--full-refresh")
+    assert table_fingerprint(paths, "main_marts.fct_temperature_readings") == incremental
