@@ -32,29 +32,42 @@
 {%- endmacro %}
 
 
-{#- The landing time Firehose writes into every object name: ...-YYYY-MM-DD-HH-MM-SS-<id>. -#}
+{#- The landing time Firehose writes into every object name (...-YYYY-MM-DD-HH-MM-SS-<id>); for
+    objects named otherwise (Spark's part-* files from the Glue job) the YYYY/MM/DD/HH prefix. -#}
 {% macro landed_at_from_object_name(path_expr) -%}
     {{ return(adapter.dispatch('landed_at_from_object_name', 'eventlake')(path_expr)) }}
 {%- endmacro %}
 
 {% macro default__landed_at_from_object_name(path_expr) -%}
-    strptime(
-        regexp_extract({{ path_expr }}, '-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1),
-        '%Y-%m-%d-%H-%M-%S'
+    coalesce(
+        try_strptime(
+            regexp_extract({{ path_expr }}, '-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1),
+            '%Y-%m-%d-%H-%M-%S'
+        ),
+        try_strptime(regexp_extract({{ path_expr }}, '/(\d{4}/\d{2}/\d{2}/\d{2})/[^/]*$', 1), '%Y/%m/%d/%H')
     )
 {%- endmacro %}
 
 {% macro athena__landed_at_from_object_name(path_expr) -%}
-    date_parse(
-        regexp_extract({{ path_expr }}, '-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1),
-        '%Y-%m-%d-%H-%i-%s'
+    coalesce(
+        try(date_parse(
+            regexp_extract({{ path_expr }}, '-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[^/]*$', 1),
+            '%Y-%m-%d-%H-%i-%s'
+        )),
+        try(date_parse(regexp_extract({{ path_expr }}, '/(\d{4}/\d{2}/\d{2}/\d{2})/[^/]*$', 1), '%Y/%m/%d/%H'))
     )
 {%- endmacro %}
 
 {% macro redshift__landed_at_from_object_name(path_expr) -%}
-    to_timestamp(
-        regexp_substr({{ path_expr }}, '-([0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2})-[^/]*$', 1, 1, 'e'),
-        'YYYY-MM-DD-HH24-MI-SS'
+    coalesce(
+        to_timestamp(
+            nullif(regexp_substr({{ path_expr }}, '-([0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{2})-[^/]*$', 1, 1, 'e'), ''),
+            'YYYY-MM-DD-HH24-MI-SS'
+        ),
+        to_timestamp(
+            nullif(regexp_substr({{ path_expr }}, '/([0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2})/[^/]*$', 1, 1, 'e'), ''),
+            'YYYY/MM/DD/HH24'
+        )
     )::timestamp
 {%- endmacro %}
 
