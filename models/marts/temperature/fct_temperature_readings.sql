@@ -14,19 +14,9 @@
     )
 ) }}
 
-{%- set touched_dates = [] -%}
-{%- if eventlake.incremental_run() -%}
-    {%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') -%}
-    {%- set touched_query -%}
-        select distinct cast(event_date as {{ dbt.type_string() }})
-        from {{ ref('int_temperature_readings_unioned') }}
-        {%- if watermark is not none %}
-        where staged_at > {{ watermark }}
-        {%- endif %}
-        order by 1
-    {%- endset -%}
-    {%- set touched_dates = eventlake.query_column(touched_query, ['2000-01-01']) -%}
-{%- endif %}
+{%- set touched_dates = eventlake.partitions_to_rebuild(
+    ref('int_temperature_readings_unioned'), 'event_date'
+) if eventlake.incremental_run() else [] -%}
 
 with
 
