@@ -1,6 +1,6 @@
 """Delivery of sensor records: to a local Firehose-style raw zone, to Firehose, or via IoT Core."""
 
-from ingestion.delivery.base import Delivery, DeliveryError, DeliveryReport
+from ingestion.delivery.base import Delivery, DeliveryError, DeliveryReport, RetryPolicy
 from ingestion.delivery.factory import DELIVERY_KINDS, make_delivery
 from ingestion.delivery.firehose import FirehoseDelivery, FirehoseDeliveryError
 from ingestion.delivery.iot import IotCoreDelivery
@@ -15,5 +15,6 @@ __all__ = [
     "FirehoseDeliveryError",
     "IotCoreDelivery",
     "LocalFirehoseDelivery",
+    "RetryPolicy",
     "make_delivery",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -80,3 +81,34 @@ def progress_bar(records: Iterable[Any], *, enabled: bool, desc: str) -> tqdm:
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter (AWS's recommendation): uniform in [0, base*2^n]."""
     return rng.uniform(0.0, min(cap, base * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a delivery retries a failed call: how often, and how long it waits in between.
+
+    ``sleep`` and ``rng`` are injectable so tests neither wait nor depend on chance; ``rng``
+    defaults to a fresh ``random.Random()``.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError(
+                f"base_delay and max_delay must not be negative, got {self.base_delay} "
+                f"and {self.max_delay}"
+            )
+        if self.rng is None:
+            object.__setattr__(self, "rng", random.Random())
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), see :func:`backoff_delay`."""
+        assert self.rng is not None  # set in __post_init__
+        return backoff_delay(attempt, base=self.base_delay, cap=self.max_delay, rng=self.rng)

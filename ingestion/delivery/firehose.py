@@ -7,10 +7,8 @@ the records that did land, so only the failed ones are sent again, with backoff.
 
 from __future__ import annotations
 
-import random
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +18,7 @@ from ingestion.delivery.base import (
     Delivery,
     DeliveryError,
     DeliveryReport,
-    backoff_delay,
+    RetryPolicy,
     progress_bar,
 )
 
@@ -44,23 +42,13 @@ class FirehoseDelivery(Delivery):
         client: Any,
         stream_name: str,
         *,
-        max_attempts: int = 5,
-        base_delay: float = 0.2,
-        max_delay: float = 10.0,
+        retry: RetryPolicy | None = None,
         progress: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.client = client
         self.stream_name = stream_name
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.retry = retry or RetryPolicy()
         self.progress = progress
-        self._sleep = sleep
-        self._rng = rng or random.Random()
 
     def deliver(self, records: Iterable[tuple[datetime, str]]) -> DeliveryReport:
         count = total_bytes = requests = retried = 0
@@ -82,14 +70,10 @@ class FirehoseDelivery(Delivery):
         pending = batch
         calls = resent = 0
         codes: Counter[str] = Counter()
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.retry.max_attempts + 1):
             if attempt > 1:
                 resent += len(pending)
-                self._sleep(
-                    backoff_delay(
-                        attempt - 1, base=self.base_delay, cap=self.max_delay, rng=self._rng
-                    )
-                )
+                self.retry.sleep(self.retry.delay(attempt - 1))
             calls += 1
             try:
                 response = self.client.put_record_batch(
@@ -122,9 +106,9 @@ class FirehoseDelivery(Delivery):
         summary = ", ".join(f"{code} x{n}" for code, n in codes.most_common())
         raise FirehoseDeliveryError(
             f"{len(pending)} of {len(batch)} records were still rejected by Firehose stream "
-            f"{self.stream_name!r} after {self.max_attempts} attempts ({summary}). Check the "
+            f"{self.stream_name!r} after {self.retry.max_attempts} attempts ({summary}). Check the "
             "stream's throughput quota and status (aws firehose describe-delivery-stream), then "
-            "deliver again or raise max_attempts."
+            "deliver again or raise RetryPolicy.max_attempts."
         )
 
 

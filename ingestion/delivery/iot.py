@@ -7,9 +7,7 @@ the S3 objects stay NDJSON. Messages are published without a trailing newline. N
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +17,7 @@ from ingestion.delivery.base import (
     Delivery,
     DeliveryError,
     DeliveryReport,
-    backoff_delay,
+    RetryPolicy,
     progress_bar,
 )
 
@@ -39,12 +37,8 @@ class IotCoreDelivery(Delivery):
         topic: str,
         *,
         qos: int = 1,
-        max_attempts: int = 5,
-        base_delay: float = 0.2,
-        max_delay: float = 10.0,
+        retry: RetryPolicy | None = None,
         progress: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
     ) -> None:
         if not topic or "#" in topic or "+" in topic:
             raise ValueError(
@@ -55,12 +49,8 @@ class IotCoreDelivery(Delivery):
         self.client = client
         self.topic = topic
         self.qos = qos
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.retry = retry or RetryPolicy()
         self.progress = progress
-        self._sleep = sleep
-        self._rng = rng or random.Random()
 
     def deliver(self, records: Iterable[tuple[datetime, str]]) -> DeliveryReport:
         count = total_bytes = requests = retried = 0
@@ -85,19 +75,17 @@ class IotCoreDelivery(Delivery):
         )
 
     def _publish(self, data: bytes) -> int:
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 self.client.publish(topic=self.topic, qos=self.qos, payload=data)
                 return attempt
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "Unknown")
-                if code not in RETRYABLE_ERRORS or attempt == self.max_attempts:
+                if code not in RETRYABLE_ERRORS or attempt == self.retry.max_attempts:
                     raise DeliveryError(
                         f"publishing to IoT topic {self.topic!r} failed ({code}) after {attempt} "
                         f"attempt(s): {exc}. Check the iot-data endpoint (account-specific ATS "
                         "endpoint) and that the caller may iot:Publish on this topic."
                     ) from exc
-                self._sleep(
-                    backoff_delay(attempt, base=self.base_delay, cap=self.max_delay, rng=self._rng)
-                )
+                self.retry.sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")

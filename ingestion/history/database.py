@@ -38,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, O
 from ingestion.history.transforms import DB_MAPPING, ColumnMapping, to_payload
 from ingestion.raw_zone import RawZone, atomic_write_bytes, object_key, utcnow
 from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
+from ingestion.state import load_json_state, save_json_state
 
 log = logging.getLogger(__name__)
 
@@ -146,17 +147,24 @@ def state_path(
     return paths.state / STATE_DIR / f"{slug}-{feed}-{digest}.json"
 
 
-def load_watermark(path: Path) -> tuple[Any, Any] | None:
-    """The saved ``(watermark value, key value)``, or None before the first extraction."""
-    if not path.exists():
-        return None
-    mark = json.loads(path.read_text())["high_water_mark"]
+def _saved_mark(path: Path) -> dict[str, Any] | None:
+    """The mark as saved (encoded ``watermark`` and ``key``), or None before the first run."""
+    state = load_json_state(path, None)
+    return None if state is None else state["high_water_mark"]
+
+
+def _decode_mark(mark: Mapping[str, Any]) -> tuple[Any, Any]:
     return _decode_value(mark["watermark"]), _decode_value(mark["key"])
 
 
+def load_watermark(path: Path) -> tuple[Any, Any] | None:
+    """The saved ``(watermark value, key value)``, or None before the first extraction."""
+    mark = _saved_mark(path)
+    return None if mark is None else _decode_mark(mark)
+
+
 def _save_watermark(path: Path, state: dict[str, Any]) -> None:
-    body = json.dumps(state, indent=1, sort_keys=True).encode()
-    atomic_write_bytes(path, body, staging_root=path.parent.parent / ".staging")
+    save_json_state(path, state)
 
 
 # --------------------------------------------------------------------------- landing
@@ -243,12 +251,14 @@ def extract_database(
             )
         wm, key = source.c[watermark_column], source.c[key_column]
         state_file = state_path(paths, url, table, schema, feed)
-        mark = load_watermark(state_file)
-        report = ExtractReport(source=shown, table=table)
+        saved = _saved_mark(state_file)
+        # Until a chunk moves it, the report shows the mark the extraction started from.
+        report = ExtractReport(source=shown, table=table, high_water_mark=saved)
 
         query = sa.select(*(source.c[name] for name in wanted)).order_by(wm, key)
-        if mark is not None:
-            query = query.where(sa.or_(wm > mark[0], sa.and_(wm == mark[0], key > mark[1])))
+        if saved is not None:
+            mark_wm, mark_key = _decode_mark(saved)
+            query = query.where(sa.or_(wm > mark_wm, sa.and_(wm == mark_wm, key > mark_key)))
         zone = RawZone(paths.raw)
 
         with engine.connect() as conn:

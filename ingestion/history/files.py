@@ -26,7 +26,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -36,8 +35,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ingestion.history.transforms import DEFAULT_MAPPING, ColumnMapping, to_payload
-from ingestion.raw_zone import RawZone, atomic_write_bytes, utcnow
+from ingestion.raw_zone import RawZone, utcnow
 from ingestion.settings import LakePaths, lake_paths
+from ingestion.state import load_json_state, save_json_state
 
 FEED = "sensor_history"
 STREAM = "eventlake-history"
@@ -227,15 +227,11 @@ def manifest_path(paths: LakePaths) -> Path:
 
 def load_manifest(paths: LakePaths) -> dict[str, dict[str, Any]]:
     """``{source uri: {"fingerprint": ..., "lines": n, "imported_at": iso}}``."""
-    path = manifest_path(paths)
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text())["files"]
+    return load_json_state(manifest_path(paths), {"files": {}})["files"]
 
 
 def _save_manifest(paths: LakePaths, files: dict[str, dict[str, Any]]) -> None:
-    body = json.dumps({"version": 1, "files": files}, indent=1, sort_keys=True).encode()
-    atomic_write_bytes(manifest_path(paths), body, staging_root=paths.state / ".staging")
+    save_json_state(manifest_path(paths), {"version": 1, "files": files})
 
 
 def _already_imported(source: SourceFile, entry: dict[str, Any] | None) -> bool:

@@ -55,22 +55,18 @@ def malformed_line(
     record: dict[str, Any] = {"timestamp": ts, "room_id": room_id, "temperature": temperature}
     if reason == "invalid_json":
         return _invalid_json(record, rng)
-    if reason == "missing_timestamp":
+    if reason in ("missing_timestamp", "missing_temperature"):
+        name = reason.removeprefix("missing_")
         if rng.random() < 0.5:
-            del record["timestamp"]
+            del record[name]
         else:
-            record["timestamp"] = None
+            record[name] = None
     elif reason == "missing_room_id":
         choice = int(rng.integers(3))
         if choice == 0:
             del record["room_id"]
         else:
             record["room_id"] = None if choice == 1 else ""
-    elif reason == "missing_temperature":
-        if rng.random() < 0.5:
-            del record["temperature"]
-        else:
-            record["temperature"] = None
     elif reason == "temperature_not_numeric":
         record["temperature"] = _pick(
             rng,

@@ -62,21 +62,42 @@
 {%- endmacro %}
 
 
-{#- Operator-run DDL for the cloud engines. -#}
+{#- Operator-run DDL for the cloud engines. Preview it without a connection:
+    dbt compile --target athena --no-populate-cache --inline "{{ eventlake.external_tables_ddl() }}" -#}
 {% macro create_external_tables() %}
-    {%- for node in eventlake.raw_feed_sources() -%}
-        {%- set ddl = adapter.dispatch('external_table_ddl', 'eventlake')(node) -%}
-        {%- for statement in ddl -%}
-            {%- do log('eventlake: ' ~ statement.split('\n')[0], info=true) -%}
-            {%- do run_query(statement) -%}
-        {%- endfor -%}
+    {%- for statement in eventlake.external_table_statements() -%}
+        {%- do log('eventlake: ' ~ statement.strip().split('\n')[0], info=true) -%}
+        {%- do run_query(statement) -%}
     {%- endfor -%}
 {% endmacro %}
+
+{% macro external_table_statements() -%}
+    {%- set statements = [] -%}
+    {%- for node in eventlake.raw_feed_sources() -%}
+        {%- do statements.extend(adapter.dispatch('external_table_ddl', 'eventlake')(node)) -%}
+    {%- endfor -%}
+    {{ return(statements) }}
+{%- endmacro %}
+
+{% macro external_tables_ddl() -%}
+    {{ eventlake.external_table_statements() | join(';\n\n') }};
+{%- endmacro %}
 
 {% macro default__external_table_ddl(node) -%}
     {{ exceptions.raise_compiler_error(
         'create_external_tables is for athena and redshift; on duckdb the raw views are made by every run'
     ) }}
+{%- endmacro %}
+
+{#- The view every engine's source points at: the external line table plus the object path. -#}
+{% macro raw_lines_view_ddl(node, lines_table, options='') -%}
+create or replace view {{ node.schema }}.{{ node.identifier }} as
+select
+    nullif(line, '') as line,
+    "$path" as source_file,
+    {{ eventlake.landed_at_from_object_name('"$path"') }} as landed_at
+from {{ lines_table }}
+{{ options }}
 {%- endmacro %}
 
 {#- Athena: one string column per line (no delimiter occurs in JSON text), partition projection on
@@ -102,15 +123,7 @@ tblproperties (
     'storage.location.template' = '{{ location }}${landed_hour}/'
 )
     {%- endset -%}
-    {%- set view_ddl -%}
-create or replace view {{ node.schema }}.{{ node.identifier }} as
-select
-    nullif(line, '') as line,
-    "$path" as source_file,
-    {{ eventlake.landed_at_from_object_name('"$path"') }} as landed_at
-from {{ lines_table }}
-    {%- endset -%}
-    {{ return([table_ddl, view_ddl]) }}
+    {{ return([table_ddl, eventlake.raw_lines_view_ddl(node, lines_table)]) }}
 {%- endmacro %}
 
 {#- Redshift: a Spectrum external schema over the Glue catalog; the view adds the object path. -#}
@@ -131,14 +144,8 @@ row format delimited fields terminated by '\037'
 stored as textfile
 location '{{ location }}'
     {%- endset -%}
-    {%- set view_ddl -%}
-create or replace view {{ node.schema }}.{{ node.identifier }} as
-select
-    nullif(line, '') as line,
-    "$path" as source_file,
-    {{ eventlake.landed_at_from_object_name('"$path"') }} as landed_at
-from {{ spectrum }}.{{ node.identifier }}_lines
-with no schema binding
-    {%- endset -%}
+    {%- set view_ddl = eventlake.raw_lines_view_ddl(
+        node, spectrum ~ '.' ~ node.identifier ~ '_lines', 'with no schema binding'
+    ) -%}
     {{ return([schema_ddl, table_ddl, view_ddl]) }}
 {%- endmacro %}

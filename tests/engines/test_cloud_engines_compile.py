@@ -121,3 +121,49 @@ def test_fact_layout_per_engine(engine: str, compiled_project) -> None:
         assert config["unique_key"] == "event_date"
         assert config["dist"] == "room_id"
         assert "partitioned_by" not in config
+
+
+def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None:
+    project = ensure_profiles()
+    env = {
+        **os.environ,
+        **FAKE_ENV,
+        "EVENTLAKE_RAW_S3_URI": "s3://example-lake/raw/",
+        "EVENTLAKE_REDSHIFT_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/spectrum-read",
+    }
+    completed = subprocess.run(
+        [
+            dbt_executable(),
+            "compile",
+            "--inline",
+            "{{ eventlake.external_tables_ddl() }}",
+            "--target",
+            engine,
+            "--no-populate-cache",
+            "--target-path",
+            str(tmp_path),
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    ddl = completed.stdout
+    for feed in ("sensor_readings", "sensor_history", "sensor_db_extract"):
+        assert f"s3://example-lake/raw/{feed}/" in ddl
+        assert f"create or replace view raw.{feed} as" in ddl
+    if engine == "athena":
+        assert ddl.count("'projection.enabled' = 'true'") == 3
+        assert (
+            "'storage.location.template' = 's3://example-lake/raw/sensor_readings/${landed_hour}/'"
+            in ddl
+        )
+    else:
+        assert "create external schema if not exists eventlake_spectrum" in ddl
+        assert ddl.count("with no schema binding") == 3

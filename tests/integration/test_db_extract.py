@@ -98,6 +98,7 @@ def test_incremental_extraction_from_high_water_mark(postgres_url: str, paths: L
     # Nothing new: nothing lands.
     idle = extract_database(postgres_url, paths=paths, table=table, chunk_size=25)
     assert (idle.rows_extracted, idle.chunks, idle.objects) == (0, 0, [])
+    assert idle.high_water_mark == first.high_water_mark  # the saved mark, not None
 
     # New rows, two of them with exactly the mark's updated_at (ids above the mark's id).
     new = [
@@ -228,6 +229,27 @@ def test_sqlite_demo_database_end_to_end(tmp_path: Path, paths: LakePaths) -> No
     assert all(isinstance(p["temperature"], float) or p["temperature"] is None for p in payloads)
     assert min(p["timestamp"] for p in payloads) == "2024-03-04 00:00:00"
     assert extract_database(url, paths=paths).rows_extracted == 0
+
+
+def test_an_extraction_without_new_rows_reports_the_saved_high_water_mark(
+    tmp_path: Path, paths: LakePaths
+) -> None:
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    create_demo_database(url, rooms=["A101"], start=START, end=START)  # an empty table
+    assert extract_database(url, paths=paths).high_water_mark is None  # nothing saved yet
+
+    create_demo_database(url, rooms=["A101"], start=START, end=START + timedelta(hours=2))
+    first = extract_database(url, paths=paths, chunk_size=5)
+    saved = {
+        "watermark": {"type": "datetime", "value": "2024-03-04T02:05:00"},
+        "key": {"type": "int", "value": 8},
+    }
+    assert (first.rows_extracted, first.high_water_mark) == (8, saved)
+    idle = extract_database(url, paths=paths)
+    assert (idle.rows_extracted, idle.chunks, idle.objects) == (0, 0, [])
+    assert idle.high_water_mark == saved
+    state = json.loads(state_path(paths, url, "temperatures").read_text())
+    assert state["high_water_mark"] == saved  # the file the report was read from
 
 
 def test_sqlite_demo_is_deterministic_by_seed(tmp_path: Path) -> None:

@@ -22,11 +22,18 @@ from ingestion.delivery import (
     FirehoseDeliveryError,
     IotCoreDelivery,
     LocalFirehoseDelivery,
+    RetryPolicy,
     make_delivery,
 )
 from ingestion.delivery.firehose import MAX_BATCH_BYTES, MAX_BATCH_RECORDS
 from ingestion.raw_zone import RawZone
-from ingestion.sensors import ArrivalOrderedRecords, SimulationConfig, load_room_ids, simulate
+from ingestion.sensors import (
+    ArrivalOrderedRecords,
+    SimulationConfig,
+    SimulationResult,
+    load_room_ids,
+    simulate,
+)
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 FEED, STREAM = "sensor_firehose", "sensor-stream"
@@ -69,6 +76,21 @@ def local(tmp_path: Path, **options: Any) -> LocalFirehoseDelivery:
     return LocalFirehoseDelivery(RawZone(tmp_path), FEED, STREAM, progress=False, **options)
 
 
+def simulated(duration: timedelta, **faults: Any) -> SimulationResult:
+    """A simulation of every seeded room from the top of T0's hour to ``T0 + duration``."""
+    return simulate(
+        SimulationConfig(
+            rooms=load_room_ids(SEEDS / "rooms.csv"),
+            start=T0.replace(minute=0),
+            end=T0 + duration,
+            **faults,
+        )
+    )
+
+
+NO_WAIT = RetryPolicy(sleep=lambda s: None)
+
+
 # --- local Firehose-style delivery ---------------------------------------------------------
 
 
@@ -109,15 +131,8 @@ def test_local_buffers_by_interval_of_arrival_time(tmp_path: Path, shape: Any) -
 
 
 def test_row_and_column_inputs_land_identical_objects(tmp_path: Path) -> None:
-    result = simulate(
-        SimulationConfig(
-            rooms=load_room_ids(SEEDS / "rooms.csv"),
-            start=T0.replace(minute=0),
-            end=T0 + timedelta(hours=12),
-            malformed_fraction=0.05,
-            duplicate_fraction=0.02,
-            late_fraction=0.05,
-        )
+    result = simulated(
+        timedelta(hours=12), malformed_fraction=0.05, duplicate_fraction=0.02, late_fraction=0.05
     )
     rows, cols = (
         local(tmp_path / "rows", buffer_bytes=20_000),
@@ -130,17 +145,13 @@ def test_row_and_column_inputs_land_identical_objects(tmp_path: Path) -> None:
 
 
 def test_every_simulated_record_lands_exactly_once_in_arrival_order(tmp_path: Path) -> None:
-    result = simulate(
-        SimulationConfig(
-            rooms=load_room_ids(SEEDS / "rooms.csv"),
-            start=T0.replace(minute=0),
-            end=T0 + timedelta(days=1),
-            malformed_fraction=0.05,
-            duplicate_fraction=0.05,
-            late_fraction=0.05,
-            dropout_fraction=0.02,
-            anomalies=True,
-        )
+    result = simulated(
+        timedelta(days=1),
+        malformed_fraction=0.05,
+        duplicate_fraction=0.05,
+        late_fraction=0.05,
+        dropout_fraction=0.02,
+        anomalies=True,
     )
     delivery = local(tmp_path, buffer_bytes=64 * 1024)
     report = delivery.deliver(result.records)
@@ -272,9 +283,8 @@ def test_firehose_resends_only_the_records_that_failed() -> None:
                 "Records": [{"Data": data[1]}, {"Data": data[3]}],
             },
         )
-        delivery = FirehoseDelivery(
-            client, "s", progress=False, sleep=sleeps.append, rng=random.Random(0)
-        )
+        retry = RetryPolicy(sleep=sleeps.append, rng=random.Random(0))
+        delivery = FirehoseDelivery(client, "s", retry=retry, progress=False)
         report = delivery.deliver(records)
         stub.assert_no_pending_responses()
     assert report.records == 4 and report.requests == 2 and report.retried_records == 2
@@ -290,9 +300,8 @@ def test_firehose_gives_up_with_the_failure_codes() -> None:
     with Stubber(client) as stub:
         for _ in range(3):
             stub.add_response("put_record_batch", failing)
-        delivery = FirehoseDelivery(
-            client, "s", max_attempts=3, progress=False, sleep=lambda s: None
-        )
+        retry = RetryPolicy(max_attempts=3, sleep=lambda s: None)
+        delivery = FirehoseDelivery(client, "s", retry=retry, progress=False)
         with pytest.raises(FirehoseDeliveryError, match=r"1 of 1 .*ServiceUnavailableException x1"):
             delivery.deliver(records_every(timedelta(0), 1))
         stub.assert_no_pending_responses()
@@ -303,7 +312,7 @@ def test_firehose_does_not_retry_a_missing_stream() -> None:
     with Stubber(client) as stub:
         stub.add_client_error("put_record_batch", "ResourceNotFoundException", "no such stream")
         with pytest.raises(FirehoseDeliveryError, match="stream exists"):
-            FirehoseDelivery(client, "s", progress=False, sleep=lambda s: None).deliver(
+            FirehoseDelivery(client, "s", retry=NO_WAIT, progress=False).deliver(
                 records_every(timedelta(0), 2)
             )
         stub.assert_no_pending_responses()
@@ -366,11 +375,52 @@ def test_iot_retries_throttling_then_reports_what_to_check() -> None:
         stub.add_client_error("publish", "ThrottlingException", "slow down")
         stub.add_response("publish", {})
         stub.add_client_error("publish", "ForbiddenException", "not allowed")
-        delivery = IotCoreDelivery(client, "t", progress=False, sleep=lambda s: None)
+        delivery = IotCoreDelivery(client, "t", retry=NO_WAIT, progress=False)
         report = delivery.deliver(records_every(timedelta(0), 1))
         assert report.requests == 2 and report.retried_records == 1
         with pytest.raises(DeliveryError, match="iot:Publish"):
             delivery.deliver(records_every(timedelta(0), 1))
+
+
+# --- retry policy ----------------------------------------------------------------------------
+
+
+def test_retry_policy_backs_off_exponentially_with_full_jitter_up_to_the_cap() -> None:
+    retry = RetryPolicy(base_delay=0.5, max_delay=3.0, rng=random.Random(1))
+    bounds = [0.5, 1.0, 2.0, 3.0, 3.0]  # base * 2^(n-1), capped
+    for attempt, bound in enumerate(bounds, start=1):
+        delays = [retry.delay(attempt) for _ in range(200)]
+        assert all(0.0 <= d <= bound for d in delays)
+        assert max(delays) > bound * 0.9  # jitter spans the whole range
+    assert isinstance(RetryPolicy().rng, random.Random)
+    assert RetryPolicy().rng is not RetryPolicy().rng
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_attempts": 0}, "max_attempts must be at least 1, got 0"),
+        ({"base_delay": -0.1}, "must not be negative"),
+        ({"max_delay": -1.0}, "must not be negative"),
+    ],
+)
+def test_retry_policy_rejects_impossible_settings(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RetryPolicy(**options)
+
+
+def test_iot_gives_up_after_max_attempts_of_throttling() -> None:
+    client = boto3.client("iot-data", **FAKE_CREDENTIALS)
+    sleeps: list[float] = []
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_client_error("publish", "ThrottlingException", "slow down")
+        retry = RetryPolicy(max_attempts=3, sleep=sleeps.append, rng=random.Random(0))
+        delivery = IotCoreDelivery(client, "t", retry=retry, progress=False)
+        with pytest.raises(DeliveryError, match=r"ThrottlingException\) after 3 attempt"):
+            delivery.deliver(records_every(timedelta(0), 1))
+        stub.assert_no_pending_responses()
+    assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.2 and 0 <= sleeps[1] <= 0.4
 
 
 # --- the factory -----------------------------------------------------------------------------
@@ -384,6 +434,8 @@ def test_make_delivery_builds_each_kind(tmp_path: Path) -> None:
         make_delivery("firehose", client=RecordingFirehose(), stream_name="s"), FirehoseDelivery
     )
     assert isinstance(make_delivery("iot", client=object(), topic="t"), IotCoreDelivery)
+    retry = RetryPolicy(max_attempts=2)
+    assert make_delivery("iot", client=object(), topic="t", retry=retry).retry is retry
 
 
 def test_make_delivery_rejects_an_unknown_kind() -> None:
