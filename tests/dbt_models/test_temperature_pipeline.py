@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -9,7 +10,7 @@ import pytest
 from lakehelpers import T0, dbt, hours, land, marts_fingerprint, query, table_fingerprint
 
 from ingestion.history.files import import_history_files
-from ingestion.settings import LakePaths, lake_paths
+from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
 from orchestration.publish import publish_curated
 
 pytestmark = pytest.mark.dbt
@@ -208,3 +209,21 @@ def test_incremental_run_equals_full_refresh_with_late_and_duplicate_data(tmp_pa
 
     dbt(paths, "build", "--full-refresh")
     assert table_fingerprint(paths, "main_marts.fct_temperature_readings") == incremental
+
+
+def test_every_built_column_is_documented_and_every_documented_column_exists(built_lake) -> None:
+    paths, _ = built_lake
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert len(models) >= 10
+    for node in models:
+        built = {
+            name
+            for (name,) in query(
+                paths,
+                "select column_name from information_schema.columns"
+                f" where table_schema = '{node['schema']}' and table_name = '{node['alias']}'",
+            )
+        }
+        assert built, node["unique_id"]
+        assert built == set(node["columns"]), node["unique_id"]
