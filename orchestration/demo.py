@@ -127,6 +127,7 @@ def run_demo(
                 dropout_fraction=0.005,
                 duplicate_fraction=0.01,
                 late_fraction=0.01,
+                arrivals_not_after=config.end,  # the week ends this hour: nothing lands later
             ),
             paths,
             progress=config.progress,

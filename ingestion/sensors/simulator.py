@@ -77,6 +77,9 @@ class SimulationConfig:
     dropout_fraction: float = 0.0
     duplicate_fraction: float = 0.0
     late_fraction: float = 0.0
+    # Nothing can arrive after "now": a simulation ending at the current hour caps its late and
+    # duplicate deliveries here instead of landing objects named in the future.
+    arrivals_not_after: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rooms", tuple(self.rooms))
@@ -105,6 +108,10 @@ class SimulationConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 <= self.late_fraction <= 1.0:
             raise ValueError(f"late_fraction must be in [0, 1], got {self.late_fraction}")
+        if self.arrivals_not_after is not None and self.arrivals_not_after < self.end:
+            raise ValueError(
+                "arrivals_not_after must not be before end: readings arrive after they are taken"
+            )
         if self.anomaly_rate < 0:
             raise ValueError(f"anomalies must be a bool or a rate >= 0, got {self.anomalies}")
 
@@ -242,6 +249,9 @@ def simulate(config: SimulationConfig) -> SimulationResult:
 
     source = np.concatenate([np.arange(n, dtype=np.int64), dup_src])
     all_arrivals = np.concatenate([arrivals, dup_arrivals])
+    if config.arrivals_not_after is not None:
+        cap_us = int(config.arrivals_not_after.timestamp() * 1_000_000)
+        np.minimum(all_arrivals, cap_us, out=all_arrivals)
     order = np.argsort(all_arrivals, kind="stable")
     payloads = [lines[i] for i in source[order].tolist()]
     position = np.empty_like(order)

@@ -358,3 +358,20 @@ def test_ground_truth_csv_is_written_atomically(tmp_path: Path) -> None:
 def test_bad_config_says_what_to_fix(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         config(**overrides)
+
+
+def test_arrivals_are_capped_without_losing_or_reordering_records() -> None:
+    free = simulate(config(late_fraction=0.2, duplicate_fraction=0.05))
+    cap = free.config.end
+    capped = simulate(config(late_fraction=0.2, duplicate_fraction=0.05, arrivals_not_after=cap))
+    cap_us = int(cap.timestamp() * 1_000_000)
+    assert free.records.arrivals_us.max() > cap_us  # the cap has something to do
+    assert capped.records.arrivals_us.max() == cap_us
+    assert np.all(np.diff(capped.records.arrivals_us) >= 0)
+    assert sorted(capped.records.payloads) == sorted(free.records.payloads)
+
+
+def test_arrival_cap_before_the_end_is_refused() -> None:
+    base = config()
+    with pytest.raises(ValueError, match="arrivals_not_after"):
+        config(arrivals_not_after=base.end - timedelta(seconds=1))
