@@ -193,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(
             f"{extracted.rows_extracted:,} rows extracted in {extracted.chunks} chunks "
-            f"(high-water mark {extracted.high_water_mark})"
+            f"(high-water mark {extracted.describe_mark()})"
         )
     elif args.command == "build":
         from orchestration.dbt_runner import run_dbt

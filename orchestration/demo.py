@@ -172,12 +172,17 @@ def run_demo(
         extracted = extract_database(url, paths=paths)
         return (
             f"{created:,} rows created in the demo database; {extracted.rows_extracted:,} rows "
-            f"extracted in {extracted.chunks} chunks (high-water mark {extracted.high_water_mark})"
+            f"extracted in {extracted.chunks} chunks (high-water mark {extracted.describe_mark()})"
         )
 
     def build() -> str:
         run_dbt(["build"], paths)
         return "dbt build passed (seeds, snapshot, models, data and unit tests)"
+
+    def freshness() -> str:
+        run_dbt(["source", "freshness"], paths, check=False, quiet=True)
+        results = json.loads((PROJECT_ROOT / "target" / "sources.json").read_text())["results"]
+        return ", ".join(f"{r['unique_id'].split('.', 2)[-1]}: {r['status']}" for r in results)
 
     def publish() -> str:
         published = publish_curated(paths)
@@ -187,6 +192,7 @@ def run_demo(
     report.timed("import historical CSV files", history_files, say)
     report.timed("extract the sensor database", database, say)
     report.timed("dbt build on DuckDB", build, say)
+    report.timed("source freshness", freshness, say)
     report.timed("publish curated Parquet", publish, say)
     say("")
     say(read_summary(paths).render())

@@ -66,6 +66,13 @@ class ExtractReport:
     null_watermark_rows: int = 0
     high_water_mark: dict[str, Any] | None = None
 
+    def describe_mark(self) -> str:
+        """The persisted mark for people: '<watermark> (key <id>)', or 'none yet'."""
+        if not self.high_water_mark:
+            return "none yet"
+        mark, key = (self.high_water_mark.get(k) or {} for k in ("watermark", "key"))
+        return f"{mark.get('value')} (key {key.get('value')})"
+
 
 # --------------------------------------------------------------------------- URL and engine
 
