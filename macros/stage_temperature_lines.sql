@@ -20,16 +20,7 @@ source as (
 
     select * from {{ source_relation }}
     {%- if new_objects is not none %}
-    where
-        {%- if new_objects | length > 0 %}
-        source_file in (
-            {%- for object in new_objects %}
-            '{{ object }}'{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        )
-        {%- else %}
-        1 = 0
-        {%- endif %}
+    where {{ eventlake.is_one_of('source_file', new_objects) }}
     {%- endif %}
 
 ),

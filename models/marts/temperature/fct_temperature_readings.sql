@@ -24,16 +24,7 @@ readings as (
 
     select * from {{ ref('int_temperature_readings_deduplicated') }}
     {%- if eventlake.incremental_run() %}
-        where
-            {%- if touched_dates | length > 0 %}
-        event_date in (
-            {%- for day in touched_dates %}
-            cast('{{ day }}' as date){% if not loop.last %},{% endif %}
-            {%- endfor %}
-        )
-        {%- else %}
-                1 = 0
-            {%- endif %}
+        where {{ eventlake.is_one_of('event_date', touched_dates, 'date') }}
     {%- endif %}
 
 ),
