@@ -20,7 +20,7 @@ source as (
 
     select * from {{ source_relation }}
     {%- if new_objects is not none %}
-    where {{ eventlake.is_one_of('source_file', new_objects) }}
+    where {{ eventlake.raw_objects_filter(new_objects) }}
     {%- endif %}
 
 ),

@@ -1,9 +1,9 @@
 {#-
     The raw objects of a feed that a staging model has not read yet, as a list of paths/URIs.
     DuckDB lists the lake folder (a glob costs no file reads). Athena and Redshift list the objects
-    of recent processing-hour partitions (var raw_relist_hours, default 48) so the scan stays
-    within a few partitions; an object landing with a name older than that window needs a full
-    refresh of staging, which is the documented backfill path on those engines.
+    landed in the last var raw_relist_hours (default 48) hours; an object landing with a name older
+    than that window needs a full refresh of staging, the documented backfill path there. On Athena
+    the window is a predicate on the projected landed_hour partition, so only those prefixes are read.
 -#}
 
 {% macro unstaged_objects(source_relation, staged_relation) -%}
@@ -30,4 +30,37 @@
         order by 1
     {%- endset -%}
     {{ return(eventlake.query_column(sql, ['offline-compile/sample-object'])) }}
+{%- endmacro %}
+
+{% macro athena__unstaged_objects(source_relation, staged_relation) -%}
+    {%- set since = modules.datetime.datetime.utcnow() - modules.datetime.timedelta(hours=var('raw_relist_hours', 48)) -%}
+    {%- set sql -%}
+        select distinct raw.source_file
+        from {{ source_relation }} as raw
+        where
+            raw.landed_hour >= '{{ since.strftime("%Y/%m/%d/%H") }}'
+            and raw.source_file not in (select staged.source_file from {{ staged_relation }} as staged)
+        order by 1
+    {%- endset -%}
+    {{ return(eventlake.query_column(sql, ['s3://offline-compile/raw/2000/01/01/00/sample-object'])) }}
+{%- endmacro %}
+
+
+{#- The staging filter for a list of objects. Athena also names their processing-hour partitions,
+    so partition projection opens only those prefixes instead of every object of the feed. -#}
+{% macro raw_objects_filter(objects) -%}
+    {{ return(adapter.dispatch('raw_objects_filter', 'eventlake')(objects)) }}
+{%- endmacro %}
+
+{% macro default__raw_objects_filter(objects) -%}
+    {{ eventlake.is_one_of('source_file', objects) }}
+{%- endmacro %}
+
+{% macro athena__raw_objects_filter(objects) -%}
+    {%- set hours = [] -%}
+    {%- for object in objects -%}
+        {%- set found = modules.re.search('/(\\d{4}/\\d{2}/\\d{2}/\\d{2})/[^/]*$', object) -%}
+        {%- if found and found.group(1) not in hours -%}{%- do hours.append(found.group(1)) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ eventlake.is_one_of('landed_hour', hours | sort) }} and {{ eventlake.is_one_of('source_file', objects) }}
 {%- endmacro %}

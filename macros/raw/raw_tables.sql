@@ -90,10 +90,13 @@
 {%- endmacro %}
 
 {#- The view every engine's source points at: the external line table plus the object path. -#}
-{% macro raw_lines_view_ddl(node, lines_table, options='') -%}
+{% macro raw_lines_view_ddl(node, lines_table, options='', partition_column=none) -%}
 create or replace view {{ node.schema }}.{{ node.identifier }} as
 select
     nullif(line, '') as line,
+    {%- if partition_column %}
+    {{ partition_column }},
+    {%- endif %}
     "$path" as source_file,
     {{ eventlake.landed_at_from_object_name('"$path"') }} as landed_at
 from {{ lines_table }}
@@ -123,7 +126,7 @@ tblproperties (
     'storage.location.template' = '{{ location }}${landed_hour}/'
 )
     {%- endset -%}
-    {{ return([table_ddl, eventlake.raw_lines_view_ddl(node, lines_table)]) }}
+    {{ return([table_ddl, eventlake.raw_lines_view_ddl(node, lines_table, partition_column='landed_hour')]) }}
 {%- endmacro %}
 
 {#- Redshift: a Spectrum external schema over the Glue catalog; the view adds the object path. -#}
