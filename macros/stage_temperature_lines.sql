@@ -107,6 +107,11 @@ select
     case when rejection_reason is null then reading_at end as reading_at,
     case when rejection_reason is null then temperature_c end as temperature_c,
     case when rejection_reason is null then {{ eventlake.event_date('reading_at') }} end as event_date,
+    {%- for part in ['year', 'month', 'day', 'hour'] %}
+    case
+        when rejection_reason is null then {{ eventlake.date_part_int(part, 'reading_at') }}
+    end as event_{{ part }},
+    {%- endfor %}
     rejection_reason,
     line as raw_line,
     source_file,

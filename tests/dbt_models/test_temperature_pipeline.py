@@ -227,3 +227,18 @@ def test_every_built_column_is_documented_and_every_documented_column_exists(bui
         }
         assert built, node["unique_id"]
         assert built == set(node["columns"]), node["unique_id"]
+
+
+def test_docs_site_catalogs_every_model_with_its_lineage(built_lake) -> None:
+    paths, _ = built_lake
+    dbt(paths, "docs", "generate")
+    catalog = json.loads((PROJECT_ROOT / "target" / "catalog.json").read_text())
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    models = {k for k, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    assert models <= set(catalog["nodes"])
+    assert set(manifest["exposures"]) == {
+        "exposure.eventlake.temperature_dashboard",
+        "exposure.eventlake.rcf_anomaly_detection",
+    }
+    fact = "model.eventlake.fct_temperature_readings"
+    assert "model.eventlake.int_temperature_readings_deduplicated" in manifest["parent_map"][fact]
