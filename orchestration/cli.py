@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
-from ingestion.settings import lake_paths
+from ingestion.settings import LakePaths, lake_paths
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +51,25 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _broker(text: str) -> tuple[str, int]:
+    from ingestion.delivery.mqtt import parse_broker
+
+    try:
+        return parse_broker(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Shared options work before or after the subcommand.
     common = _Parser(add_help=False)
@@ -74,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("build", "dbt build on the local lake, then publish curated Parquet"),
         ("publish", "publish changed fact partitions as curated Parquet"),
         ("summary", "print rows per layer, quarantine reasons and room statistics"),
+        (
+            "mqtt-bridge",
+            "land MQTT messages from a broker in the raw zone (stands in for IoT rule)",
+        ),
     ):
         sub.add_parser(name, help=text, parents=[common])
 
@@ -100,11 +125,39 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--malformed-fraction", type=_fraction, default=0.0)
     sim.add_argument("--duplicate-fraction", type=_fraction, default=0.0)
     sim.add_argument("--anomalies", action="store_true", help="inject labelled anomalies")
-    sim.add_argument("--delivery", choices=("local", "firehose", "iot"), default="local")
+    sim.add_argument("--delivery", choices=("local", "firehose", "iot", "mqtt"), default="local")
     sim.add_argument("--gzip", action="store_true", help="GZIP objects (local delivery)")
     sim.add_argument("--stream-name", help="Firehose delivery stream (--delivery firehose)")
-    sim.add_argument("--topic", help="IoT Core topic (--delivery iot)")
+    sim.add_argument(
+        "--topic", help="IoT Core topic (--delivery iot), MQTT topic (mqtt, eventlake/readings)"
+    )
     sim.add_argument("--iot-endpoint", help="IoT data endpoint URL (--delivery iot)")
+    sim.add_argument(
+        "--broker",
+        type=_broker,
+        default=("127.0.0.1", 1883),
+        help="MQTT broker host[:port] (--delivery mqtt, default 127.0.0.1:1883)",
+    )
+
+    bridge = sub.choices["mqtt-bridge"]
+    bridge.add_argument(
+        "--broker",
+        type=_broker,
+        default=("127.0.0.1", 1883),
+        help="MQTT broker host[:port] (default 127.0.0.1:1883)",
+    )
+    bridge.add_argument(
+        "--topic", default="eventlake/readings", help="topic filter, e.g. sensors/+/temperature"
+    )
+    bridge.add_argument(
+        "--client-id",
+        default="eventlake-mqtt-bridge",
+        help="persistent session id: unacknowledged messages wait for the next run under it",
+    )
+    bridge.add_argument("--max-messages", type=_positive_int, help="stop after N messages")
+    bridge.add_argument(
+        "--idle-timeout", type=_positive_float, help="stop after S seconds without a message"
+    )
 
     hist = sub.choices["import-history"]
     hist.add_argument("source", help="a local file or folder, or s3://bucket/prefix")
@@ -151,6 +204,10 @@ def _run(args: argparse.Namespace) -> int:
             if not args.topic:
                 raise ValueError("--delivery iot needs --topic")
             options.update(topic=args.topic, endpoint_url=args.iot_endpoint)
+        if args.delivery == "mqtt":
+            options.update(host=args.broker[0], port=args.broker[1])
+            if args.topic:
+                options["topic"] = args.topic
         report = land_simulation(
             SimulationConfig(
                 rooms=load_room_ids(ROOM_REGISTRY)[: args.rooms],
@@ -207,6 +264,8 @@ def _run(args: argparse.Namespace) -> int:
 
         for published in publish_curated(paths):
             print(published.describe())
+    elif args.command == "mqtt-bridge":
+        _run_mqtt_bridge(args, paths)
     elif args.command == "summary":
         from orchestration.summary import read_summary
 
@@ -216,6 +275,30 @@ def _run(args: argparse.Namespace) -> int:
             )
         print(read_summary(paths).render())
     return 0
+
+
+def _run_mqtt_bridge(args: argparse.Namespace, paths: LakePaths) -> None:
+    """Run the bridge into the live feed until stopped; SIGINT/SIGTERM land the buffer first."""
+    from ingestion.delivery import LocalFirehoseDelivery
+    from ingestion.mqtt_bridge import MqttToFirehoseBridge
+    from ingestion.raw_zone import RawZone
+    from ingestion.sensors.landing import LIVE_FEED, LIVE_STREAM
+
+    delivery = LocalFirehoseDelivery(RawZone(paths.raw), LIVE_FEED, LIVE_STREAM, progress=False)
+    host, port = args.broker
+    bridge = MqttToFirehoseBridge(
+        delivery, host=host, port=port, topic=args.topic, client_id=args.client_id
+    )
+    previous = {sig: signal.signal(sig, lambda *_: bridge.stop()) for sig in _STOP_SIGNALS}
+    try:
+        report = bridge.run(max_messages=args.max_messages, idle_timeout=args.idle_timeout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(
+        f"{report.records:,} messages from {host}:{port} {args.topic!r} landed in "
+        f"{report.objects:,} objects under {paths.raw / LIVE_FEED}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

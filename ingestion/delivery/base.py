@@ -62,6 +62,14 @@ class Delivery(ABC):
             self.close()
 
 
+def check_publish_target(topic: str, qos: int) -> None:
+    """An MQTT publish needs a concrete topic (no wildcards) and QoS 0 or 1 (IoT Core's maximum)."""
+    if not topic or "#" in topic or "+" in topic:
+        raise ValueError(f"topic must be a concrete MQTT topic without wildcards, got {topic!r}")
+    if qos not in (0, 1):
+        raise ValueError(f"qos must be 0 or 1 (IoT Core supports no more), got {qos}")
+
+
 def progress_bar(records: Iterable[Any], *, enabled: bool, desc: str) -> tqdm:
     """A progress bar that stays silent when asked to or when stderr is not a terminal.
 

@@ -9,17 +9,19 @@ from ingestion.delivery.base import Delivery
 from ingestion.delivery.firehose import FirehoseDelivery
 from ingestion.delivery.iot import IotCoreDelivery
 from ingestion.delivery.local import LocalFirehoseDelivery
+from ingestion.delivery.mqtt import MqttDelivery
 from ingestion.raw_zone import RawZone
 
-DELIVERY_KINDS = ("local", "firehose", "iot")
+DELIVERY_KINDS = ("local", "firehose", "iot", "mqtt")
 
 
 def make_delivery(kind: str, **options: Any) -> Delivery:
-    """Build a delivery of ``kind`` ("local", "firehose" or "iot").
+    """Build a delivery of ``kind`` ("local", "firehose", "iot" or "mqtt").
 
     Options are the chosen class's arguments. ``local`` also accepts ``raw_zone`` as a path;
     ``firehose`` and ``iot`` create a boto3 client when none is given (``region_name`` and, for
-    iot, the account's ``endpoint_url`` are passed to it).
+    iot, the account's ``endpoint_url`` are passed to it). ``mqtt`` takes ``host``, ``port``,
+    ``topic`` and the TLS paths, and connects on its first delivery.
     """
     if kind == "local":
         zone = options.pop("raw_zone")
@@ -32,6 +34,8 @@ def make_delivery(kind: str, **options: Any) -> Delivery:
     if kind == "iot":
         client = options.pop("client", None) or _client("iot-data", options)
         return IotCoreDelivery(client, **options)
+    if kind == "mqtt":
+        return MqttDelivery(**options)
     raise ValueError(f"unknown delivery kind {kind!r}; choose one of: {', '.join(DELIVERY_KINDS)}")
 
 

@@ -18,6 +18,7 @@ from ingestion.delivery.base import (
     DeliveryError,
     DeliveryReport,
     RetryPolicy,
+    check_publish_target,
     progress_bar,
 )
 
@@ -40,12 +41,7 @@ class IotCoreDelivery(Delivery):
         retry: RetryPolicy | None = None,
         progress: bool = True,
     ) -> None:
-        if not topic or "#" in topic or "+" in topic:
-            raise ValueError(
-                f"topic must be a concrete MQTT topic without wildcards, got {topic!r}"
-            )
-        if qos not in (0, 1):
-            raise ValueError(f"IoT Core supports QoS 0 or 1, got {qos}")
+        check_publish_target(topic, qos)
         self.client = client
         self.topic = topic
         self.qos = qos

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,9 @@ def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         ("simulate", "--start", "2026-01-01"),
         ("simulate", "--start", "2026-01-01", "--end", "2026-01-02", "--malformed-fraction", "2"),
         ("extract-db", "--format", "xml"),
+        ("simulate", "--start", "2026-01-01", "--end", "2026-01-02", "--broker", "host:port"),
+        ("mqtt-bridge", "--broker", "localhost:70000"),
+        ("mqtt-bridge", "--idle-timeout", "0"),
     ],
 )
 def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -61,6 +65,27 @@ def test_failures_give_one_line_and_exit_1(args: tuple[str, ...], tmp_path: Path
     assert "Traceback" not in done.stderr
 
 
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", ["simulate", "mqtt-bridge"])
+def test_unreachable_mqtt_broker_gives_one_line_and_exit_1(command: str, tmp_path: Path) -> None:
+    port = _unused_port()  # nothing listens there
+    args = ["--broker", f"127.0.0.1:{port}", "--idle-timeout", "1"]
+    if command == "simulate":
+        args = ["--start", "2026-01-01", "--end", "2026-01-01T01:00", "--rooms", "1"]
+        args += ["--delivery", "mqtt", "--broker", f"127.0.0.1:{port}"]
+    done = _run(command, *args, data_dir=tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"eventlake: error: cannot reach MQTT broker at 127.0.0.1:{port}: ")
+    assert lines[0].endswith("; start mosquitto or pass --broker")
+
+
 def test_help_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
@@ -74,6 +99,7 @@ def test_help_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
         "build",
         "publish",
         "summary",
+        "mqtt-bridge",
     ):
         assert command in out
 

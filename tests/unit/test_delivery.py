@@ -440,6 +440,6 @@ def test_make_delivery_builds_each_kind(tmp_path: Path) -> None:
 
 def test_make_delivery_rejects_an_unknown_kind() -> None:
     with pytest.raises(
-        ValueError, match="unknown delivery kind 'kafka'; choose one of: local, firehose, iot"
+        ValueError, match="unknown delivery kind 'kafka'; choose one of: local, firehose, iot, mqtt"
     ):
         make_delivery("kafka")
