@@ -47,9 +47,8 @@ from ingestion.delivery.mqtt import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     DEFAULT_TOPIC,
-    connect_client,
+    BrokerEndpoint,
     disconnect_client,
-    make_client,
 )
 from ingestion.raw_zone import utcnow
 
@@ -100,23 +99,20 @@ class MqttToFirehoseBridge:
             raise ValueError(f"qos must be 0 or 1, got {qos}")
         if not 0 < max_pending <= MAX_RECEIVE_MAXIMUM:
             raise ValueError(f"max_pending must be in 1..{MAX_RECEIVE_MAXIMUM}, got {max_pending}")
-        if session_expiry < 0 or timeout <= 0 or poll_interval <= 0:
-            raise ValueError("session_expiry must be >= 0, timeout and poll_interval positive")
+        if session_expiry < 0 or poll_interval <= 0:
+            raise ValueError("session_expiry must be >= 0 and poll_interval positive")
+        self.endpoint = BrokerEndpoint(host, port, keepalive, timeout, tls_ca, tls_cert, tls_key)
         self.delivery = delivery
-        self.host = host
-        self.port = port
         self.topic = topic
         self.client_id = client_id
         self.qos = qos
         self.session_expiry = session_expiry
-        self.keepalive = keepalive
         self.timeout = timeout
         self.max_pending = max_pending
         self.clock = clock
         self.poll_interval = poll_interval
         self.subscribed = threading.Event()
         self._barrier_done = threading.Event()
-        self._tls = (tls_ca, tls_cert, tls_key)
         self._stop = threading.Event()
         self._inbox: queue.Queue[tuple[datetime, mqtt.MQTTMessage]] = queue.Queue()
         self._subscribe_error: str | None = None
@@ -130,7 +126,7 @@ class MqttToFirehoseBridge:
 
     @property
     def broker(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.endpoint.address
 
     def stop(self) -> None:
         """Ask :meth:`run` to land what it holds and return (safe from any thread)."""
@@ -149,8 +145,7 @@ class MqttToFirehoseBridge:
         self._inbox = queue.Queue()
         self._lines, self._acks, self._mids, self._bytes = [], [], set(), 0
         self._totals = [0, 0, 0]
-        ca, cert, key = self._tls
-        client = make_client(self.client_id, tls_ca=ca, tls_cert=cert, tls_key=key, manual_ack=True)
+        client = self.endpoint.new_client(self.client_id, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -159,15 +154,7 @@ class MqttToFirehoseBridge:
         properties.SessionExpiryInterval = self.session_expiry
         # The broker sends at most this many unacknowledged messages; we land before reaching it.
         properties.ReceiveMaximum = self.max_pending
-        connect_client(
-            client,
-            self.host,
-            self.port,
-            keepalive=self.keepalive,
-            timeout=self.timeout,
-            clean_start=False,
-            properties=properties,
-        )
+        self.endpoint.connect(client, clean_start=False, properties=properties)
         try:
             if not self.subscribed.wait(self.timeout):
                 raise DeliveryError(

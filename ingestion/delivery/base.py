@@ -60,6 +60,11 @@ class Delivery(ABC):
     ) -> None:
         if exc_type is None:
             self.close()
+        else:
+            self.abort()
+
+    def abort(self) -> None:  # noqa: B027 - buffering deliveries must not flush after an error
+        """Release resources after an error without handing anything more over."""
 
 
 def check_publish_target(topic: str, qos: int) -> None:

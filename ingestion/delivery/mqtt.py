@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -144,6 +144,51 @@ def make_client(
     return client
 
 
+@dataclass(frozen=True)
+class BrokerEndpoint:
+    """Where and how to connect: shared by the publishing delivery and the subscribing bridge."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    keepalive: int = 60
+    timeout: float = 10.0
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be in 1..65535, got {self.port}")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout}")
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def new_client(self, client_id: str | None, *, manual_ack: bool = False) -> mqtt.Client:
+        return make_client(
+            client_id,
+            tls_ca=self.tls_ca,
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
+            manual_ack=manual_ack,
+        )
+
+    def connect(
+        self, client: mqtt.Client, *, clean_start: bool, properties: Properties | None = None
+    ) -> None:
+        connect_client(
+            client,
+            self.host,
+            self.port,
+            keepalive=self.keepalive,
+            timeout=self.timeout,
+            clean_start=clean_start,
+            properties=properties,
+        )
+
+
 class MqttDelivery(Delivery):
     """Publishes each record's payload to ``topic`` and waits for the broker's PUBACKs.
 
@@ -172,39 +217,26 @@ class MqttDelivery(Delivery):
         progress: bool = True,
     ) -> None:
         check_publish_target(topic, qos)
-        if not 0 < port < 65536:
-            raise ValueError(f"port must be in 1..65535, got {port}")
-        if timeout <= 0 or window < 1:
-            raise ValueError(f"timeout and window must be positive, got {timeout} and {window}")
-        self.host = host
-        self.port = port
+        if window < 1:
+            raise ValueError(f"window must be positive, got {window}")
+        self.endpoint = BrokerEndpoint(host, port, keepalive, timeout, tls_ca, tls_cert, tls_key)
         self.topic = topic
         self.qos = qos
-        self.keepalive = keepalive
         self.timeout = timeout
         self.window = window
         self.progress = progress
         self._client_id = client_id
-        self._tls = (tls_ca, tls_cert, tls_key)
         self._client: mqtt.Client | None = None
 
     @property
     def broker(self) -> str:
-        return f"{self.host}:{self.port}"
+        return self.endpoint.address
 
     def _connected(self) -> mqtt.Client:
         if self._client is None:
-            ca, cert, key = self._tls
-            client = make_client(self._client_id, tls_ca=ca, tls_cert=cert, tls_key=key)
+            client = self.endpoint.new_client(self._client_id)
             client.max_queued_messages_set(0)  # unbounded: the window bounds it
-            connect_client(
-                client,
-                self.host,
-                self.port,
-                keepalive=self.keepalive,
-                timeout=self.timeout,
-                clean_start=True,
-            )
+            self.endpoint.connect(client, clean_start=True)
             self._client = client
         return self._client
 
@@ -249,10 +281,5 @@ class MqttDelivery(Delivery):
             client, self._client = self._client, None
             disconnect_client(client, self.timeout)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()  # also on errors: never leave the network thread running
+    def abort(self) -> None:
+        self.close()  # nothing is buffered: on errors too, never leave the network thread running
