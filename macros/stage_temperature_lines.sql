@@ -5,47 +5,15 @@
     carry the first failed check of seeds/quarantine_reasons.csv (in check_order). Nothing is
     dropped here, so lines landed = accepted + quarantined holds by construction and is tested.
 
-    Incremental runs read only objects not staged yet (listed by eventlake.unstaged_objects, so
-    the engine opens just those files) and stamp their rows with the run's start time: the fact
-    rebuilds the event dates of rows staged after its last run. Neither depends on objects
-    landing in name order, so a late backfill with old processing-time names is still picked up.
+    Incremental runs read only objects not staged yet (eventlake.parsed_raw_lines) and stamp
+    their rows with the run's start time: the fact rebuilds the event dates of rows staged after
+    its last run. Neither depends on objects landing in name order, so a late backfill with old
+    processing-time names is still picked up.
 -#}
 {% macro stage_temperature_lines(source_relation, feed) -%}
-{%- set new_objects = eventlake.unstaged_objects(source_relation, this)
-    if eventlake.incremental_run() else none -%}
-
 with
 
-source as (
-
-    select * from {{ source_relation }}
-    {%- if new_objects is not none %}
-    where {{ eventlake.raw_objects_filter(new_objects) }}
-    {%- endif %}
-
-),
-
-numbered as (
-
-    -- identical lines in one object are indistinguishable, so numbering them in any order
-    -- gives the same keys: the key stays deterministic without a reader-provided line number
-    select
-        source_file,
-        landed_at,
-        line,
-        row_number() over (partition by source_file, line order by source_file) as line_occurrence
-    from source
-
-),
-
-parsed as (
-
-    select
-        *,
-        {{ eventlake.json_parse_safe('line') }} as doc
-    from numbered
-
-),
+{{ eventlake.parsed_raw_lines(source_relation) }},
 
 fields as (
 
@@ -99,9 +67,7 @@ checked as (
 )
 
 select
-    {{ dbt.hash(dbt.concat(["'" ~ feed ~ "'", "'|'", 'source_file', "'|'",
-        "coalesce(line, '')", "'|'", dbt.cast('line_occurrence', dbt.type_string())])) }}
-        as reading_line_id,
+    {{ eventlake.raw_line_key(feed) }} as reading_line_id,
     cast('{{ feed }}' as {{ dbt.type_string() }}) as feed,
     case when rejection_reason is null then room_id end as room_id,
     case when rejection_reason is null then reading_at end as reading_at,
@@ -117,6 +83,6 @@ select
     source_file,
     line_occurrence,
     landed_at,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as staged_at
+    {{ eventlake.staged_at_value() }} as staged_at
 from checked
 {%- endmacro %}

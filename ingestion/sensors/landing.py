@@ -7,18 +7,17 @@ deliveries are not recorded here (AWS owns that state); the local raw zone is.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ingestion.batches import LandedBatches, config_batch_id
 from ingestion.delivery import make_delivery
 from ingestion.raw_zone import RawZone
 from ingestion.sensors.anomalies import write_ground_truth
 from ingestion.sensors.simulator import SimulationConfig, SimulationResult, simulate
 from ingestion.settings import LakePaths
-from ingestion.state import load_json_state, save_json_state
 
 LIVE_FEED = "sensor_readings"
 LIVE_STREAM = "eventlake-sensor-readings"
@@ -35,13 +34,6 @@ class LandingReport:
     ground_truth: Path | None
 
 
-def batch_id(config: SimulationConfig) -> str:
-    fields = asdict(config)
-    fields["rooms"] = list(config.rooms)
-    canonical = repr(sorted((k, str(v)) for k, v in fields.items()))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
 def ground_truth_path(paths: LakePaths, batch: str) -> Path:
     return paths.lake / "labels" / "sensor_anomalies" / f"batch-{batch}.csv"
 
@@ -56,11 +48,10 @@ def land_simulation(
     delivery_options: dict[str, Any] | None = None,
 ) -> LandingReport:
     """Simulate ``config`` and deliver it; a batch already landed locally is skipped."""
-    batch = batch_id(config)
-    manifest_file = paths.state / "simulated_batches.json"
-    manifest: dict[str, Any] = load_json_state(manifest_file, {})
-    if delivery == "local" and batch in manifest:
-        done = manifest[batch]
+    batch = config_batch_id(config)
+    landed = LandedBatches(paths.state / "simulated_batches.json")
+    done = landed.get(batch) if delivery == "local" else None
+    if done is not None:
         return LandingReport(
             batch,
             True,
@@ -79,16 +70,18 @@ def land_simulation(
         report = sink.deliver(result.records)
     truth = write_ground_truth(result.episodes, ground_truth_path(paths, batch))
     if delivery == "local":
-        manifest[batch] = {
-            "records": report.records,
-            "objects": report.objects,
-            "malformed": result.malformed_counts,
-            "anomalies": len(result.episodes),
-            "landed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "start": config.start.isoformat(),
-            "end": config.end.isoformat(),
-        }
-        save_json_state(manifest_file, manifest)
+        landed.record(
+            batch,
+            {
+                "records": report.records,
+                "objects": report.objects,
+                "malformed": result.malformed_counts,
+                "anomalies": len(result.episodes),
+                "landed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "start": config.start.isoformat(),
+                "end": config.end.isoformat(),
+            },
+        )
     return LandingReport(
         batch,
         False,

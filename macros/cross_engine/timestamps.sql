@@ -114,3 +114,40 @@
 {% macro redshift__epoch_seconds_between(start_ts, end_ts) -%}
     datediff(second, {{ start_ts }}, {{ end_ts }})
 {%- endmacro %}
+
+
+{#- A UTC timestamp from whole or fractional seconds since the Unix epoch. -#}
+{% macro epoch_seconds_to_timestamp(seconds) -%}
+    {{ return(adapter.dispatch('epoch_seconds_to_timestamp', 'eventlake')(seconds)) }}
+{%- endmacro %}
+
+{% macro default__epoch_seconds_to_timestamp(seconds) -%}
+    make_timestamp(cast({{ seconds }} * 1000000 as bigint))
+{%- endmacro %}
+
+{% macro athena__epoch_seconds_to_timestamp(seconds) -%}
+    cast(from_unixtime({{ seconds }}) as timestamp)
+{%- endmacro %}
+
+{% macro redshift__epoch_seconds_to_timestamp(seconds) -%}
+    (timestamp 'epoch' + {{ seconds }} * interval '1 second')
+{%- endmacro %}
+
+
+{#- The wall-clock time in an IANA zone (e.g. Europe/Brussels, daylight saving included) of a
+    UTC timestamp, as a timestamp without zone. -#}
+{% macro utc_to_local(ts, zone) -%}
+    {{ return(adapter.dispatch('utc_to_local', 'eventlake')(ts, zone)) }}
+{%- endmacro %}
+
+{% macro default__utc_to_local(ts, zone) -%}
+    (({{ ts }} at time zone 'UTC') at time zone '{{ zone }}')
+{%- endmacro %}
+
+{% macro athena__utc_to_local(ts, zone) -%}
+    cast(at_timezone(with_timezone({{ ts }}, 'UTC'), '{{ zone }}') as timestamp)
+{%- endmacro %}
+
+{% macro redshift__utc_to_local(ts, zone) -%}
+    convert_timezone('UTC', '{{ zone }}', {{ ts }})
+{%- endmacro %}

@@ -1,16 +1,19 @@
 -- Every rejected line of every feed, with its reason: nothing landed is ever silently dropped.
 
+{%- set staging_models = [
+    ('stg_sensor_firehose__readings', 'reading_line_id'),
+    ('stg_sensor_history__readings', 'reading_line_id'),
+    ('stg_sensor_db__temperatures', 'reading_line_id'),
+    ('stg_traffic_firehose__measurements', 'measurement_line_id'),
+] %}
+
 with
 
 rejected as (
 
-    {%- for model in [
-        'stg_sensor_firehose__readings',
-        'stg_sensor_history__readings',
-        'stg_sensor_db__temperatures',
-    ] %}
+    {%- for model, line_key in staging_models %}
         select
-            reading_line_id,
+            {{ line_key }} as reading_line_id,
             feed,
             rejection_reason,
             raw_line,

@@ -1,0 +1,141 @@
+{#-
+    Per location, ordered by measurement time: the previous speed (lag), the speed-difference
+    indicator, rolling averages over the last 3 and 20 measurements, the same over the last 3 and
+    20 minutes, and the jam indicators. Speeds are class 2 (cars), as in the seed's query.
+
+    The rolling averages over measurements follow a run of measurements: a gap longer than
+    var traffic_max_gap_minutes starts a new run, so a detector back from an outage does not
+    average in speeds from before it. That also bounds how far any window reaches, which is what
+    lets an incremental run rebuild just the hours new lines touch, reading only the hours their
+    windows reach back into, and still equal a full refresh.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=eventlake.partition_overwrite_strategy(),
+    unique_key='measured_hour',
+    on_schema_change='fail',
+    **eventlake.physical_layout(
+        partition_by=['year', 'month', 'day', 'hour'], dist='location_id', sort=['measured_at', 'location_id']
+    )
+) }}
+
+{#- refs outside the condition, so dbt sees the dependencies at parse time -#}
+{%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
+{%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines, deduplicated)
+    if eventlake.incremental_run() else [] -%}
+{%- set run_partition = 'partition by location_id, run_number order by measured_at' -%}
+
+with
+
+measurements as (
+
+    select * from {{ ref('int_traffic_measurements_deduplicated') }}
+    {%- if eventlake.incremental_run() %}
+        where {{ eventlake.is_one_of(
+            'measured_hour', eventlake.traffic_hours_to_read(hours_to_rebuild), dbt.type_timestamp()
+        ) }}
+    {%- endif %}
+
+),
+
+with_previous_time as (
+
+    select
+        *,
+        lag(measured_at) over (partition by location_id order by measured_at) as previous_measured_at
+    from measurements
+
+),
+
+runs as (
+
+    select
+        *,
+        sum(
+            case
+                when
+                    previous_measured_at is null
+                    or measured_at > {{ dbt.dateadd('minute', var('traffic_max_gap_minutes'), 'previous_measured_at') }}
+                    then 1
+                else 0
+            end
+        ) over (
+            partition by location_id order by measured_at rows between unbounded preceding and current row
+        ) as run_number
+    from with_previous_time
+
+),
+
+row_windows as (
+
+    select
+        *,
+        lag(speed_class2_kmh) over ({{ run_partition }}) as previous_speed_kmh,
+        avg(speed_class2_kmh) over (
+            {{ run_partition }} rows between 2 preceding and current row
+        ) as avg_speed_last_3_kmh,
+        avg(speed_class2_kmh) over (
+            {{ run_partition }} rows between 19 preceding and current row
+        ) as avg_speed_last_20_kmh
+    from runs
+
+),
+
+time_windows as (
+
+    {{ eventlake.trailing_time_averages(
+        'row_windows', 'measurement_id', 'location_id', 'measured_at', 'speed_class2_kmh',
+        {'avg_speed_3_minutes_kmh': 3, 'avg_speed_20_minutes_kmh': 20}
+    ) }}
+
+),
+
+staged as (
+
+    select max(staged_at) as staged_through
+    from {{ ref('stg_traffic_firehose__measurements') }}
+
+)
+
+select
+    time_windows.measurement_id,
+    time_windows.location_id,
+    time_windows.measured_at,
+    time_windows.measured_at_local,
+    time_windows.measured_hour,
+    time_windows.speed_class2_kmh,
+    time_windows.previous_speed_kmh,
+    case
+        when time_windows.speed_class2_kmh - time_windows.previous_speed_kmh >= 20 then 1
+        when time_windows.speed_class2_kmh - time_windows.previous_speed_kmh <= -20 then -1
+        else 0
+    end as speed_diff_indicator,
+    time_windows.avg_speed_last_3_kmh,
+    time_windows.avg_speed_last_20_kmh,
+    time_windows.avg_speed_3_minutes_kmh,
+    time_windows.avg_speed_20_minutes_kmh,
+    {{ eventlake.traffic_jam_indicator('time_windows.avg_speed_last_3_kmh') }} as traffic_jam_indicator,
+    {{ eventlake.traffic_jam_indicator('time_windows.avg_speed_last_20_kmh') }} as traffic_jam_indicator_long,
+    time_windows.speed_class2_no_data_code,
+    {%- for class in [3, 4, 5] %}
+    time_windows.speed_class{{ class }}_kmh,
+    time_windows.speed_class{{ class }}_no_data_code,
+    {%- endfor %}
+    {%- for class in [2, 3, 4, 5] %}
+    time_windows.vehicles_class{{ class }},
+    {%- endfor %}
+    time_windows.occupancy_pct,
+    time_windows.is_occupancy_unknown,
+    time_windows.claim_count,
+    time_windows.measurement_line_id,
+    time_windows.landed_at,
+    staged.staged_through as _staged_through,
+    {%- for part in ['year', 'month', 'day', 'hour'] %}
+    {{ eventlake.date_part_int(part, 'time_windows.measured_at') }} as {{ part }}{{ ',' if not loop.last }}
+    {%- endfor %}
+from time_windows
+cross join staged
+{%- if eventlake.incremental_run() %}
+where {{ eventlake.is_one_of('time_windows.measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
+{%- endif %}

@@ -1,0 +1,80 @@
+{#-
+    One row per detector and measurement minute, with its windows and indicators and the road
+    segment it belongs to, partitioned by the hour it was measured (year/month/day/hour), never
+    the hour it arrived. An incremental run rewrites exactly the hours that newly staged lines
+    touch (late measurements land in their old hours); Athena batches the write through
+    dbt-athena's partitions_limit, so a backfill of more than 100 hours needs no date ranges.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=eventlake.partition_overwrite_strategy(),
+    unique_key='measured_hour',
+    on_schema_change='fail',
+    **eventlake.physical_layout(
+        partition_by=['year', 'month', 'day', 'hour'], dist='location_id', sort=['measured_at', 'location_id']
+    )
+) }}
+
+{#- refs outside the condition, so dbt sees the dependencies at parse time -#}
+{%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
+{%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines, deduplicated)
+    if eventlake.incremental_run() else [] -%}
+
+with
+
+measurements as (
+
+    select * from {{ ref('int_traffic_measurements_windowed') }}
+    {%- if eventlake.incremental_run() %}
+        where {{ eventlake.is_one_of('measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
+    {%- endif %}
+
+),
+
+locations as (
+
+    select * from {{ ref('traffic_locations') }}
+
+)
+
+select
+    measurements.measurement_id,
+    measurements.location_id,
+    locations.segment_id,
+    locations.road,
+    locations.direction,
+    locations.lane,
+    measurements.measured_at,
+    measurements.measured_at_local,
+    measurements.measured_hour,
+    measurements.speed_class2_kmh,
+    measurements.previous_speed_kmh,
+    measurements.speed_diff_indicator,
+    measurements.avg_speed_last_3_kmh,
+    measurements.avg_speed_last_20_kmh,
+    measurements.avg_speed_3_minutes_kmh,
+    measurements.avg_speed_20_minutes_kmh,
+    measurements.traffic_jam_indicator,
+    measurements.traffic_jam_indicator_long,
+    measurements.speed_class2_no_data_code,
+    {%- for class in [3, 4, 5] %}
+    measurements.speed_class{{ class }}_kmh,
+    measurements.speed_class{{ class }}_no_data_code,
+    {%- endfor %}
+    {%- for class in [2, 3, 4, 5] %}
+    measurements.vehicles_class{{ class }},
+    {%- endfor %}
+    measurements.occupancy_pct,
+    measurements.is_occupancy_unknown,
+    measurements.claim_count,
+    measurements.measurement_line_id,
+    measurements.landed_at,
+    measurements._staged_through,
+    cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as _dbt_invocation_id,
+    measurements.year,
+    measurements.month,
+    measurements.day,
+    measurements.hour
+from measurements
+inner join locations on measurements.location_id = locations.location_id

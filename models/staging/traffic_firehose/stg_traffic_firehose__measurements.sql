@@ -1,0 +1,136 @@
+{#-
+    Every landed line of the traffic feed, parsed and cast: location, measurement time (UTC and
+    Brussels local time), speeds, vehicle counts and occupancy. The feed's no-data speed codes
+    become null with the code kept beside them; occupancy -1 becomes null, flagged unknown.
+    Rejected lines keep their raw text and get the first failed check of domain `traffic` in
+    seeds/quarantine_reasons.csv; nothing is dropped, so landed = accepted + quarantined.
+-#}
+{%- set classes = [2, 3, 4, 5] -%}
+{%- set speed_fields = [] -%}{%- set count_fields = [] -%}
+{%- for class in classes -%}
+    {%- do speed_fields.append('voertuigsnelheid_rekenkundig_klasse' ~ class) -%}
+    {%- do count_fields.append('verkeersintensiteit_klasse' ~ class) -%}
+{%- endfor -%}
+{%- set measurement_fields = speed_fields + count_fields + ['rekendata_bezettingsgraad'] -%}
+{%- set no_data_codes = var('traffic_speed_no_data_codes') | join(', ') -%}
+
+with
+
+{{ eventlake.parsed_raw_lines(source('traffic_firehose', 'measurements')) }},
+
+fields as (
+
+    select
+        source_file,
+        landed_at,
+        line,
+        line_occurrence,
+        {{ eventlake.json_is_object('doc') }} as is_json_object,
+        {{ eventlake.json_field_present('doc', 'unieke_id') }} as has_location_id,
+        {{ eventlake.json_field_number('doc', 'unieke_id') }} as location_number,
+        {{ eventlake.json_field_present('doc', 'tijd_waarneming') }} as has_measured_at,
+        {{ eventlake.json_field_number('doc', 'tijd_waarneming') }} as measured_epoch,
+        {%- for field in measurement_fields %}
+        {{ eventlake.json_field_present('doc', field) }} as has_{{ field }},
+        {{ eventlake.json_field_number("doc", field) }} as {{ field }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from parsed
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when line is null or trim(line) = '' then 'empty_line'
+            when not is_json_object then 'invalid_json'
+            when not has_location_id then 'missing_location_id'
+            when
+                location_number is null or location_number < 1
+                or location_number <> floor(location_number)
+                then 'location_id_invalid'
+            when not has_measured_at then 'missing_measured_at'
+            when
+                measured_epoch is null or measured_epoch <> floor(measured_epoch)
+                or measured_epoch < 946684800 or measured_epoch >= 4102444800
+                then 'measured_at_invalid'
+            when not ({% for field in measurement_fields %}has_{{ field }}{{ ' and ' if not loop.last }}{% endfor %})
+                then 'missing_measurement_field'
+            when {% for field in measurement_fields %}{{ field }} is null{{ ' or ' if not loop.last }}{% endfor %}
+                then 'measurement_not_numeric'
+            when
+                {%- for field in speed_fields %}
+                ({{ field }} not between 0 and {{ var('traffic_max_valid_speed_kmh') }}
+                    and {{ field }} not in ({{ no_data_codes }})){{ ' or' if not loop.last }}
+                {%- endfor %}
+                then 'speed_out_of_range'
+            when
+                {%- for field in count_fields %}
+                {{ field }} < 0 or {{ field }} <> floor({{ field }}){{ ' or' if not loop.last }}
+                {%- endfor %}
+                then 'vehicle_count_invalid'
+            when
+                rekendata_bezettingsgraad <> -1
+                and rekendata_bezettingsgraad not between 0 and 100
+                then 'occupancy_out_of_range'
+            when
+                {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }}
+                > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'landed_at') }}
+                then 'measured_at_in_future'
+            when
+                cast(location_number as bigint) not in (
+                    select registry.location_id from {{ ref('traffic_locations') }} as registry
+                )
+                then 'unknown_location'
+        end as rejection_reason
+    from fields
+
+),
+
+accepted as (
+
+    select
+        *,
+        case
+            when rejection_reason is null then {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }}
+        end as measured_at
+    from checked
+
+)
+
+select
+    {{ eventlake.raw_line_key('traffic_firehose') }} as measurement_line_id,
+    cast('traffic_firehose' as {{ dbt.type_string() }}) as feed,
+    case when rejection_reason is null then cast(location_number as bigint) end as location_id,
+    measured_at,
+    {{ eventlake.utc_to_local('measured_at', var('traffic_local_time_zone')) }} as measured_at_local,
+    {{ dbt.date_trunc('hour', 'measured_at') }} as measured_hour,
+    {%- for class in classes %}
+    case
+        when
+            rejection_reason is null and voertuigsnelheid_rekenkundig_klasse{{ class }} not in ({{ no_data_codes }})
+            then voertuigsnelheid_rekenkundig_klasse{{ class }}
+    end as speed_class{{ class }}_kmh,
+    case
+        when
+            rejection_reason is null and voertuigsnelheid_rekenkundig_klasse{{ class }} in ({{ no_data_codes }})
+            then cast(voertuigsnelheid_rekenkundig_klasse{{ class }} as integer)
+    end as speed_class{{ class }}_no_data_code,
+    {%- endfor %}
+    {%- for class in classes %}
+    case
+        when rejection_reason is null then cast(verkeersintensiteit_klasse{{ class }} as integer)
+    end as vehicles_class{{ class }},
+    {%- endfor %}
+    case
+        when rejection_reason is null and rekendata_bezettingsgraad <> -1 then rekendata_bezettingsgraad
+    end as occupancy_pct,
+    case when rejection_reason is null then rekendata_bezettingsgraad = -1 end as is_occupancy_unknown,
+    rejection_reason,
+    line as raw_line,
+    source_file,
+    line_occurrence,
+    landed_at,
+    {{ eventlake.staged_at_value() }} as staged_at
+from accepted
