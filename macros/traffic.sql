@@ -33,9 +33,11 @@
     The measurement hours an incremental traffic model must rebuild: those of measurements staged
     after the model's last run (the maximum of its _staged_through), and those of later
     measurements of the same location whose windows can see them (within the window reach).
+    `measurements` is the de-duplicated model: a re-delivered copy that loses to the line already
+    there changes nothing, so it rebuilds nothing.
     Late data therefore rebuilds its old hour and the few hours after it, never the newest only.
 -#}
-{% macro traffic_hours_to_rebuild(staged, measurements) -%}
+{% macro traffic_hours_to_rebuild(measurements) -%}
     {%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') -%}
     {%- set sql -%}
         with
@@ -45,12 +47,10 @@
                 location_id,
                 min(measured_at) as first_new_at,
                 max(measured_at) as last_new_at
-            from {{ staged }}
-            where
-                rejection_reason is null
-                {%- if watermark is not none %}
-                and staged_at > {{ watermark }}
-                {%- endif %}
+            from {{ measurements }}
+            {%- if watermark is not none %}
+            where staged_at > {{ watermark }}
+            {%- endif %}
             group by location_id, measured_hour
         )
 

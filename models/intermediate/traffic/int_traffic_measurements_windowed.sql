@@ -19,10 +19,9 @@
     )
 ) }}
 
-{#- refs outside the condition, so dbt sees the dependencies at parse time -#}
-{%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
+{#- the ref outside the condition, so dbt sees the dependency at parse time -#}
 {%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines, deduplicated)
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(deduplicated)
     if eventlake.incremental_run() else [] -%}
 {%- set run_partition = 'partition by location_id, run_number order by measured_at' -%}
 
@@ -94,7 +93,7 @@ time_windows as (
 staged as (
 
     select max(staged_at) as staged_through
-    from {{ ref('stg_traffic_firehose__measurements') }}
+    from {{ ref('int_traffic_measurements_deduplicated') }}
 
 )
 

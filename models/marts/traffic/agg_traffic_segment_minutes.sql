@@ -14,10 +14,9 @@
     )
 ) }}
 
-{#- refs outside the condition, so dbt sees the dependencies at parse time -#}
-{%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
+{#- the ref outside the condition, so dbt sees the dependency at parse time -#}
 {%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines, deduplicated)
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(deduplicated)
     if eventlake.incremental_run() else [] -%}
 
 with
@@ -47,9 +46,9 @@ segments as (
         count(speed_class2_kmh) as lanes_with_speed,
         avg(speed_class2_kmh) as avg_speed_kmh,
         min(speed_class2_kmh) as min_speed_kmh,
-        sum(vehicles) as vehicles,
+        cast(sum(vehicles) as bigint) as vehicles,
         avg(occupancy_pct) as avg_occupancy_pct,
-        sum(case when traffic_jam_indicator = 1 then 1 else 0 end) as lanes_in_jam,
+        cast(sum(case when traffic_jam_indicator = 1 then 1 else 0 end) as bigint) as lanes_in_jam,
         avg(avg_speed_last_3_kmh) as avg_lane_speed_last_3_kmh,
         max(_staged_through) as _staged_through,
         year,

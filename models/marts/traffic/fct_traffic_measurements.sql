@@ -15,10 +15,9 @@
     )
 ) }}
 
-{#- refs outside the condition, so dbt sees the dependencies at parse time -#}
-{%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
+{#- the ref outside the condition, so dbt sees the dependency at parse time -#}
 {%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines, deduplicated)
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(deduplicated)
     if eventlake.incremental_run() else [] -%}
 
 with
