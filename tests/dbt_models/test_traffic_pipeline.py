@@ -3,6 +3,7 @@ late measurements that land in old hour partitions (across midnight and a month 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -81,7 +82,7 @@ def incremental_lake(tmp_path_factory: pytest.TempPathFactory):
     paths = lake_paths(tmp_path_factory.mktemp("traffic"))
     result = simulation()
     bounds = [0, *(arrival_index(result, cut) for cut in CUTS), len(result.records)]
-    for start, stop in zip(bounds, bounds[1:], strict=False):
+    for start, stop in itertools.pairwise(bounds):
         land_slice(paths, result, start, stop)
         dbt(paths, "build", *SELECT)
     return paths, result, bounds
