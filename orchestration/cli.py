@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (
         ("demo", "run the whole pipeline on the local DuckDB lake"),
         ("simulate", "simulate sensor readings and deliver them"),
+        ("simulate-traffic", "simulate traffic detector measurements and land them"),
         ("import-history", "land historical CSV files (folder, file or s3://)"),
         ("extract-db", "extract the sensor database incrementally"),
         ("build", "dbt build on the local lake, then publish curated Parquet"),
@@ -138,6 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=("127.0.0.1", 1883),
         help="MQTT broker host[:port] (--delivery mqtt, default 127.0.0.1:1883)",
     )
+
+    traffic = sub.choices["simulate-traffic"]
+    traffic.add_argument(
+        "--start", type=_utc_datetime, required=True, help="first measurement minute (UTC)"
+    )
+    traffic.add_argument(
+        "--end", type=_utc_datetime, required=True, help="end of the range (UTC, exclusive)"
+    )
+    traffic.add_argument(
+        "--locations", type=_positive_int, default=48, help="detectors from the registry"
+    )
+    traffic.add_argument("--seed", type=int, default=0)
+    for fault in ("malformed", "duplicate", "dropout", "no-data", "late"):
+        traffic.add_argument(f"--{fault}-fraction", type=_fraction, default=0.0)
+    traffic.add_argument("--gzip", action="store_true", help="GZIP the landed objects")
 
     bridge = sub.choices["mqtt-bridge"]
     bridge.add_argument(
@@ -229,6 +245,30 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"batch {report.batch_id}: {report.records:,} records {state}"
             f" ({report.objects:,} objects)"
+        )
+    elif args.command == "simulate-traffic":
+        from ingestion.traffic import TrafficSimulationConfig, land_traffic, load_locations
+
+        traffic = land_traffic(
+            TrafficSimulationConfig(
+                locations=load_locations()[: args.locations],
+                start=args.start,
+                end=args.end,
+                seed=args.seed,
+                malformed_fraction=args.malformed_fraction,
+                duplicate_fraction=args.duplicate_fraction,
+                dropout_fraction=args.dropout_fraction,
+                no_data_fraction=args.no_data_fraction,
+                late_fraction=args.late_fraction,
+            ),
+            paths,
+            gzip=args.gzip,
+            progress=progress,
+        )
+        state = "already landed, skipped" if traffic.skipped else "landed"
+        print(
+            f"batch {traffic.batch_id}: {traffic.records:,} measurements {state}"
+            f" ({traffic.objects:,} objects)"
         )
     elif args.command == "import-history":
         from ingestion.history.files import import_history_files

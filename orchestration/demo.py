@@ -1,7 +1,8 @@
-"""The main job: the whole temperature pipeline on the local DuckDB lake, end to end.
+"""The main job: every pipeline on the local DuckDB lake, end to end.
 
-simulate a week of live readings -> land them as Firehose would -> import historical CSV files
--> extract the sensor database incrementally -> dbt build -> publish curated Parquet -> report.
+simulate a week of live readings -> land them as Firehose would -> simulate and land two days of
+traffic measurements -> import historical CSV files -> extract the sensor database incrementally
+-> dbt build -> publish curated Parquet -> report.
 Every step is idempotent, so running the demo twice gives the same marts.
 """
 
@@ -22,6 +23,7 @@ from ingestion.raw_zone import atomic_write_bytes
 from ingestion.sensors import SimulationConfig, load_room_ids, simulate
 from ingestion.sensors.landing import land_simulation
 from ingestion.settings import PROJECT_ROOT, LakePaths
+from ingestion.traffic import TrafficSimulationConfig, land_traffic, load_locations
 from orchestration.dbt_runner import run_dbt
 from orchestration.publish import publish_curated
 from orchestration.summary import read_summary
@@ -42,6 +44,8 @@ class DemoConfig:
     rooms: int = 5
     seed: int = 7
     history_days: int = 14
+    traffic_days: int = 2
+    traffic_locations: int = 48
     progress: bool = True
 
     @property
@@ -140,6 +144,31 @@ def run_demo(
             f"{landing.anomalies} labelled anomalies -> {landing.ground_truth})"
         )
 
+    def traffic() -> str:
+        landing = land_traffic(
+            TrafficSimulationConfig(
+                locations=load_locations()[: config.traffic_locations],
+                start=config.end - timedelta(days=config.traffic_days),
+                end=config.end,
+                seed=config.seed,
+                malformed_fraction=0.002,
+                duplicate_fraction=0.01,
+                dropout_fraction=0.01,
+                no_data_fraction=0.003,
+                late_fraction=0.01,
+                arrivals_not_after=config.end,
+            ),
+            paths,
+            progress=config.progress,
+        )
+        if landing.skipped:
+            return f"batch {landing.batch_id} already landed ({landing.records:,} records): skipped"
+        return (
+            f"{landing.records:,} measurements in {landing.objects:,} objects "
+            f"({sum(landing.malformed.values()):,} malformed; {landing.cross_hour:,} arrive in "
+            "another hour than they were measured in)"
+        )
+
     def history_files() -> str:
         history_end = config.start + timedelta(days=1)  # one day overlaps the live week
         written = write_history_csv(
@@ -189,6 +218,7 @@ def run_demo(
         return "; ".join(p.describe() for p in published)
 
     report.timed("simulate and land live readings (local Firehose)", live, say)
+    report.timed("simulate and land traffic measurements (local Firehose)", traffic, say)
     report.timed("import historical CSV files", history_files, say)
     report.timed("extract the sensor database", database, say)
     report.timed("dbt build on DuckDB", build, say)

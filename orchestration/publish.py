@@ -1,11 +1,11 @@
 """Publish partitioned facts from the DuckDB warehouse file to the lake's curated zone.
 
 The curated zone holds the files Athena would read from S3: Hive-partitioned Parquet,
-``curated/<table>/<partition_column>=<value>/part-0.parquet``. Only partitions whose rows were
-rebuilt since the last publish are rewritten (dbt stamps each row with the invocation that built
-it); partitions that disappeared are removed. Each file is written under the zone's staging folder
-and renamed into place, so a reader never sees a half-written partition, and a crash leaves the
-previous file intact.
+``curated/<table>/<column>=<value>[/<column>=<value>...]/part-0.parquet``. Only partitions whose
+rows were rebuilt since the last publish are rewritten (dbt stamps each row with the invocation
+that built it); partitions that disappeared are removed. Each file is written under the zone's
+staging folder and renamed into place, so a reader never sees a half-written partition, and a
+crash leaves the previous file intact.
 """
 
 from __future__ import annotations
@@ -27,11 +27,20 @@ MANIFEST = "_published.json"
 @dataclass(frozen=True)
 class PublishedTable:
     relation: str
-    partition_column: str
+    partition_columns: tuple[str, ...]
+
+    @property
+    def partition_path(self) -> str:
+        """SQL for a row's partition folder, e.g. ``year=2026/month=11/day=1/hour=5``."""
+        parts = [f"'{column}=' || cast({column} as varchar)" for column in self.partition_columns]
+        return " || '/' || ".join(parts)
 
 
 # The facts the lake serves; relation names are dbt's (schema main_marts on the local target).
-CURATED_TABLES = (PublishedTable("main_marts.fct_temperature_readings", "event_date"),)
+CURATED_TABLES = (
+    PublishedTable("main_marts.fct_temperature_readings", ("event_date",)),
+    PublishedTable("main_marts.fct_traffic_measurements", ("year", "month", "day", "hour")),
+)
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,9 @@ class PublishReport:
 
 
 def _partition_versions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> dict[str, str]:
-    """partition value -> a fingerprint of the invocations that built its rows."""
+    """partition path -> a fingerprint of the invocations that built its rows."""
     rows = con.execute(
-        f"select cast({table.partition_column} as varchar) as part,"
+        f"select {table.partition_path} as part,"
         f" string_agg(distinct _dbt_invocation_id, ',' order by _dbt_invocation_id) || ':' ||"
         f" count(*) as version from {table.relation} group by 1"
     ).fetchall()
@@ -72,15 +81,15 @@ def publish_table(
     current = _partition_versions(con, table)
     written = rows = 0
     for part, version in sorted(current.items()):
-        final = target / f"{table.partition_column}={part}" / "part-0.parquet"
+        final = target / part / "part-0.parquet"
         if published.get(part) == version and final.exists():
             continue
         staging.mkdir(parents=True, exist_ok=True)
         tmp = staging / f"{uuid.uuid4()}.parquet"
         try:
             con.execute(
-                f"copy (select * exclude ({table.partition_column}) from {table.relation}"
-                f" where cast({table.partition_column} as varchar) = ? order by all)"
+                f"copy (select * exclude ({', '.join(table.partition_columns)})"
+                f" from {table.relation} where {table.partition_path} = ? order by all)"
                 f" to '{tmp}' (format parquet, compression zstd)",
                 [part],
             )
@@ -91,13 +100,12 @@ def publish_table(
         published[part] = version
         written += 1
         rows += con.execute(
-            f"select count(*) from {table.relation}"
-            f" where cast({table.partition_column} as varchar) = ?",
+            f"select count(*) from {table.relation} where {table.partition_path} = ?",
             [part],
         ).fetchone()[0]
     removed = 0
     for part in sorted(set(published) - set(current)):
-        shutil.rmtree(target / f"{table.partition_column}={part}", ignore_errors=True)
+        shutil.rmtree(target / part, ignore_errors=True)
         del published[part]
         removed += 1
     atomic_write_bytes(

@@ -21,6 +21,10 @@ LAYERS = (
     ("agg_room_daily_temperatures", "main_marts.agg_room_daily_temperatures"),
     ("fct_room_temperature_series", "main_marts.fct_room_temperature_series"),
     ("dim_rooms", "main_marts.dim_rooms"),
+    ("raw lines (traffic)", "raw.traffic_measurements"),
+    ("staging: traffic", "main_staging.stg_traffic_firehose__measurements"),
+    ("fct_traffic_measurements", "main_marts.fct_traffic_measurements"),
+    ("agg_traffic_segment_minutes", "main_marts.agg_traffic_segment_minutes"),
 )
 
 
@@ -29,6 +33,9 @@ class RunSummary:
     layer_rows: list[tuple[str, int]] = field(default_factory=list)
     quarantine: list[tuple[str, str, int]] = field(default_factory=list)
     rooms: list[tuple] = field(default_factory=list)
+    # measurements, of which landed in another hour than measured, hours, late-arrival hours
+    traffic: tuple[int, int, int] = (0, 0, 0)
+    jam_segments: list[tuple] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["Rows per layer:"]
@@ -38,7 +45,7 @@ class RunSummary:
         if not self.quarantine:
             lines.append("  (none)")
         lines += [
-            f"  {feed:<14} {reason:<26} {count:>8,}" for feed, reason, count in self.quarantine
+            f"  {feed:<16} {reason:<26} {count:>8,}" for feed, reason, count in self.quarantine
         ]
         lines.append("Per-room statistics (all days):")
         lines.append(
@@ -48,6 +55,18 @@ class RunSummary:
         lines += [
             f"  {room:<6} {count:>9,} {low:>7.2f} {mean:>8.2f} {high:>7.2f} {sd:>7.2f} {cov:>8.1%}"
             for room, count, low, mean, high, sd, cov in self.rooms
+        ]
+        measurements, elsewhere, hours = self.traffic
+        lines.append(
+            f"Traffic: {measurements:,} measurements in {hours:,} measurement-hour partitions;"
+            f" {elsewhere:,} landed in another hour than they were measured in"
+        )
+        lines.append("Most jammed road segments (minutes with segment jam indicator 1):")
+        if not self.jam_segments:
+            lines.append("  (none)")
+        lines += [
+            f"  {segment:<12} {direction:<20} {minutes:>5,} min  lowest {low:>5.1f} km/h"
+            for segment, direction, minutes, low in self.jam_segments
         ]
         return "\n".join(lines)
 
@@ -71,5 +90,14 @@ def read_summary(paths: LakePaths) -> RunSummary:
             "   where f.room_id = d.room_id),"
             " sum(reading_count) / sum(expected_reading_count)"
             " from main_marts.agg_room_daily_temperatures d group by room_id order by room_id"
+        ).fetchall()
+        summary.traffic = con.execute(
+            "select count(*), count(*) filter (date_trunc('hour', landed_at) <> measured_hour),"
+            " count(distinct measured_hour) from main_marts.fct_traffic_measurements"
+        ).fetchone()
+        summary.jam_segments = con.execute(
+            "select segment_id, direction, count(*), min(min_speed_kmh)"
+            " from main_marts.agg_traffic_segment_minutes where segment_jam_indicator = 1"
+            " group by all order by 3 desc, 1 limit 5"
         ).fetchall()
     return summary

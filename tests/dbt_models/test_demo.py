@@ -33,17 +33,21 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Rows per layer:",
         "Quarantined lines by feed and reason:",
         "Per-room statistics",
+        "Most jammed road segments",
         "Outputs:",
         "dbt build passed",
     ):
         assert section in first
-    assert "history_files  timestamp_unparseable" in first  # the CSV's bad rows are reported
+    assert "history_files    timestamp_unparseable" in first  # the CSV's bad rows are reported
     paths = lake_paths(tmp_path)
     assert list((paths.curated / "fct_temperature_readings").glob("event_date=*/part-0.parquet"))
     assert list((paths.lake / "labels" / "sensor_anomalies").glob("batch-*.csv"))
+    traffic = paths.curated / "fct_traffic_measurements"
+    assert list(traffic.glob("year=2026/month=4/day=*/hour=*/part-0.parquet"))
+    assert "traffic_firehose invalid_json" in first
     before = marts_fingerprint(paths)
 
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
-    assert "0 partitions written" in second
+    assert second.count(" 0 partitions written") == 2  # the temperature and traffic facts
     assert marts_fingerprint(paths) == before

@@ -36,6 +36,17 @@ def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         ("simulate", "--start", "2026-01-01", "--end", "2026-01-02", "--broker", "host:port"),
         ("mqtt-bridge", "--broker", "localhost:70000"),
         ("mqtt-bridge", "--idle-timeout", "0"),
+        ("simulate-traffic", "--start", "2026-01-01"),
+        (
+            "simulate-traffic",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-02",
+            "--late-fraction",
+            "1",
+        ),
+        ("simulate-traffic", "--start", "2026-01-01", "--end", "2026-01-02", "--locations", "0"),
     ],
 )
 def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -55,6 +66,7 @@ def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_pat
         ("simulate", "--start", "2026-01-02", "--end", "2026-01-01"),
         ("simulate", "--start", "2026-01-01", "--end", "2026-01-02", "--delivery", "firehose"),
         ("extract-db", "--url", "sqlite:////definitely/not/here.db", "--table", "nope"),
+        ("simulate-traffic", "--start", "2026-01-01T00:00:30", "--end", "2026-01-02"),
     ],
 )
 def test_failures_give_one_line_and_exit_1(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -94,6 +106,7 @@ def test_help_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
     for command in (
         "demo",
         "simulate",
+        "simulate-traffic",
         "import-history",
         "extract-db",
         "build",
@@ -113,3 +126,15 @@ def test_simulate_lands_locally_once(tmp_path: Path) -> None:
     assert "already landed, skipped" in again.stdout
     landed = list((tmp_path / "lake" / "raw" / "sensor_readings").rglob("*-1-2026-01-01-*"))
     assert landed and sum(len(p.read_text().splitlines()) for p in landed) == 240
+
+
+def test_simulate_traffic_lands_locally_once(tmp_path: Path) -> None:
+    args = ("simulate-traffic", "--start", "2026-01-01", "--end", "2026-01-01T01:00")
+    first = _run(*args, "--locations", "3", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "180 measurements landed" in first.stdout
+    again = _run(*args, "--locations", "3", data_dir=tmp_path)
+    assert "already landed, skipped" in again.stdout
+    landed = list((tmp_path / "lake" / "raw" / "traffic_measurements").rglob("*"))
+    lines = sum(len(p.read_text().splitlines()) for p in landed if p.is_file())
+    assert lines == 180
