@@ -53,6 +53,7 @@ docs: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_temperature_pipeline.py
+	$(BIN)/python benchmarks/bench_traffic_pipeline.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data
