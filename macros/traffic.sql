@@ -30,39 +30,62 @@
 
 
 {#-
-    The measurement hours an incremental traffic model must rebuild: those of measurements staged
-    after the model's last run (the maximum of its _staged_through), and those of later
-    measurements of the same location whose windows can see them (within the window reach).
-    `measurements` is the de-duplicated model: a re-delivered copy that loses to the line already
-    there changes nothing, so it rebuilds nothing.
-    Late data therefore rebuilds its old hour and the few hours after it, never the newest only.
+    The measurement hours the windowed model must rebuild: those of measurements staged after its
+    last run (the maximum of its _staged_through), and those of later measurements of the same
+    location whose windows can see them (within the window reach). Late data therefore rebuilds
+    its old hour and the few hours after it. Read from staging: it is appended run by run, so
+    the new rows (and the rows after the earliest of them) are a cheap, pruned scan; duplicates
+    do not matter here, only which location and hours hold a measurement.
 -#}
-{% macro traffic_hours_to_rebuild(measurements) -%}
+{% macro traffic_hours_to_rebuild(staged) -%}
     {%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') -%}
     {%- set sql -%}
         with
+
+        accepted as (
+            select location_id, measured_at, measured_hour, staged_at
+            from {{ staged }}
+            where rejection_reason is null
+        ),
 
         new_measurements as (
             select
                 location_id,
                 min(measured_at) as first_new_at,
                 max(measured_at) as last_new_at
-            from {{ measurements }}
+            from accepted
             {%- if watermark is not none %}
             where staged_at > {{ watermark }}
             {%- endif %}
             group by location_id, measured_hour
         )
 
-        select distinct cast(measured.measured_hour as {{ dbt.type_string() }})
-        from {{ measurements }} as measured
+        select distinct cast(accepted.measured_hour as {{ dbt.type_string() }})
+        from accepted
         inner join new_measurements
             on
-                measured.location_id = new_measurements.location_id
-                and measured.measured_at >= new_measurements.first_new_at
-                and measured.measured_at <= {{ dbt.dateadd(
+                accepted.location_id = new_measurements.location_id
+                and accepted.measured_at >= new_measurements.first_new_at
+                and accepted.measured_at <= {{ dbt.dateadd(
                     'minute', eventlake.traffic_window_reach_minutes(), 'new_measurements.last_new_at'
                 ) }}
+        where accepted.measured_at >= (select min(first_new_at) from new_measurements)
+        order by 1
+    {%- endset -%}
+    {{ return(eventlake.query_column(sql, ['2000-01-01 00:00:00'])) }}
+{%- endmacro %}
+
+
+{#- The hours an upstream hourly model rewrote since this model's last run (rows it wrote carry
+    a newer _staged_through), which are the hours this model must rebuild too. -#}
+{% macro hours_rebuilt_upstream(upstream) -%}
+    {%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') -%}
+    {%- set sql -%}
+        select distinct cast(measured_hour as {{ dbt.type_string() }})
+        from {{ upstream }}
+        {%- if watermark is not none %}
+        where _staged_through > {{ watermark }}
+        {%- endif %}
         order by 1
     {%- endset -%}
     {{ return(eventlake.query_column(sql, ['2000-01-01 00:00:00'])) }}

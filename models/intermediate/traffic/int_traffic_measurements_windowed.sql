@@ -19,9 +19,8 @@
     )
 ) }}
 
-{#- the ref outside the condition, so dbt sees the dependency at parse time -#}
-{%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(deduplicated)
+{%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines)
     if eventlake.incremental_run() else [] -%}
 {%- set run_partition = 'partition by location_id, run_number order by measured_at' -%}
 
@@ -93,7 +92,8 @@ time_windows as (
 staged as (
 
     select max(staged_at) as staged_through
-    from {{ ref('int_traffic_measurements_deduplicated') }}
+    from {{ ref('stg_traffic_firehose__measurements') }}
+    where rejection_reason is null
 
 )
 

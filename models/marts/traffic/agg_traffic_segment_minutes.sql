@@ -14,9 +14,7 @@
     )
 ) }}
 
-{#- the ref outside the condition, so dbt sees the dependency at parse time -#}
-{%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(deduplicated)
+{%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(ref('fct_traffic_measurements'))
     if eventlake.incremental_run() else [] -%}
 
 with

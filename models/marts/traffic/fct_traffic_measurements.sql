@@ -15,9 +15,7 @@
     )
 ) }}
 
-{#- the ref outside the condition, so dbt sees the dependency at parse time -#}
-{%- set deduplicated = ref('int_traffic_measurements_deduplicated') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(deduplicated)
+{%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(ref('int_traffic_measurements_windowed'))
     if eventlake.incremental_run() else [] -%}
 
 with
