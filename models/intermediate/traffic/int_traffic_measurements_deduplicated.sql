@@ -35,11 +35,11 @@ select
     measured_at_local,
     measured_hour,
     {%- for class in [2, 3, 4, 5] %}
-    speed_class{{ class }}_kmh,
-    speed_class{{ class }}_no_data_code,
+        speed_class{{ class }}_kmh,
+        speed_class{{ class }}_no_data_code,
     {%- endfor %}
     {%- for class in [2, 3, 4, 5] %}
-    vehicles_class{{ class }},
+        vehicles_class{{ class }},
     {%- endfor %}
     occupancy_pct,
     is_occupancy_unknown,

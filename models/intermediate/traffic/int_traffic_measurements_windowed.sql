@@ -54,7 +54,8 @@ runs as (
             case
                 when
                     previous_measured_at is null
-                    or measured_at > {{ dbt.dateadd('minute', var('traffic_max_gap_minutes'), 'previous_measured_at') }}
+                    or measured_at
+                    > {{ dbt.dateadd('minute', var('traffic_max_gap_minutes'), 'previous_measured_at') }}
                     then 1
                 else 0
             end
@@ -118,11 +119,11 @@ select
     {{ eventlake.traffic_jam_indicator('time_windows.avg_speed_last_20_kmh') }} as traffic_jam_indicator_long,
     time_windows.speed_class2_no_data_code,
     {%- for class in [3, 4, 5] %}
-    time_windows.speed_class{{ class }}_kmh,
-    time_windows.speed_class{{ class }}_no_data_code,
+        time_windows.speed_class{{ class }}_kmh,
+        time_windows.speed_class{{ class }}_no_data_code,
     {%- endfor %}
     {%- for class in [2, 3, 4, 5] %}
-    time_windows.vehicles_class{{ class }},
+        time_windows.vehicles_class{{ class }},
     {%- endfor %}
     time_windows.occupancy_pct,
     time_windows.is_occupancy_unknown,
@@ -130,9 +131,10 @@ select
     time_windows.measurement_line_id,
     time_windows.landed_at,
     staged.staged_through as _staged_through,
-    {%- for part in ['year', 'month', 'day', 'hour'] %}
-    {{ eventlake.date_part_int(part, 'time_windows.measured_at') }} as {{ part }}{{ ',' if not loop.last }}
-    {%- endfor %}
+    {{ eventlake.date_part_int('year', 'time_windows.measured_at') }} as year,  -- noqa: RF04
+    {{ eventlake.date_part_int('month', 'time_windows.measured_at') }} as month,  -- noqa: RF04
+    {{ eventlake.date_part_int('day', 'time_windows.measured_at') }} as day,  -- noqa: RF04
+    {{ eventlake.date_part_int('hour', 'time_windows.measured_at') }} as hour  -- noqa: RF04
 from time_windows
 cross join staged
 {%- if eventlake.incremental_run() %}

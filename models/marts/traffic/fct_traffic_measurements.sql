@@ -56,11 +56,11 @@ select
     measurements.traffic_jam_indicator_long,
     measurements.speed_class2_no_data_code,
     {%- for class in [3, 4, 5] %}
-    measurements.speed_class{{ class }}_kmh,
-    measurements.speed_class{{ class }}_no_data_code,
+        measurements.speed_class{{ class }}_kmh,
+        measurements.speed_class{{ class }}_no_data_code,
     {%- endfor %}
     {%- for class in [2, 3, 4, 5] %}
-    measurements.vehicles_class{{ class }},
+        measurements.vehicles_class{{ class }},
     {%- endfor %}
     measurements.occupancy_pct,
     measurements.is_occupancy_unknown,

@@ -5,14 +5,23 @@
     Rejected lines keep their raw text and get the first failed check of domain `traffic` in
     seeds/quarantine_reasons.csv; nothing is dropped, so landed = accepted + quarantined.
 -#}
-{%- set classes = [2, 3, 4, 5] -%}
-{%- set speed_fields = [] -%}{%- set count_fields = [] -%}
-{%- for class in classes -%}
-    {%- do speed_fields.append('voertuigsnelheid_rekenkundig_klasse' ~ class) -%}
-    {%- do count_fields.append('verkeersintensiteit_klasse' ~ class) -%}
-{%- endfor -%}
-{%- set measurement_fields = speed_fields + count_fields + ['rekendata_bezettingsgraad'] -%}
+{%- set speeds = ['klasse2', 'klasse3', 'klasse4', 'klasse5'] -%}
 {%- set no_data_codes = var('traffic_speed_no_data_codes') | join(', ') -%}
+{#- the checks that span every speed, count or measurement field, as one condition each -#}
+{%- set any_missing, any_not_numeric, any_bad_speed, any_bad_count = [], [], [], [] -%}
+{%- for class in speeds -%}
+    {%- set speed = 'voertuigsnelheid_rekenkundig_' ~ class -%}
+    {%- set count = 'verkeersintensiteit_' ~ class -%}
+    {%- do any_missing.extend(['not has_' ~ speed, 'not has_' ~ count]) -%}
+    {%- do any_not_numeric.extend([speed ~ ' is null', count ~ ' is null']) -%}
+    {%- do any_bad_speed.append(
+        '(' ~ speed ~ ' not between 0 and ' ~ var('traffic_max_valid_speed_kmh')
+        ~ ' and ' ~ speed ~ ' not in (' ~ no_data_codes ~ '))'
+    ) -%}
+    {%- do any_bad_count.append('(' ~ count ~ ' < 0 or ' ~ count ~ ' <> floor(' ~ count ~ '))') -%}
+{%- endfor -%}
+{%- do any_missing.append('not has_rekendata_bezettingsgraad') -%}
+{%- do any_not_numeric.append('rekendata_bezettingsgraad is null') -%}
 
 with
 
@@ -30,10 +39,19 @@ fields as (
         {{ eventlake.json_field_number('doc', 'unieke_id') }} as location_number,
         {{ eventlake.json_field_present('doc', 'tijd_waarneming') }} as has_measured_at,
         {{ eventlake.json_field_number('doc', 'tijd_waarneming') }} as measured_epoch,
-        {%- for field in measurement_fields %}
-        {{ eventlake.json_field_present('doc', field) }} as has_{{ field }},
-        {{ eventlake.json_field_number("doc", field) }} as {{ field }}{{ "," if not loop.last }}
+        {%- for class in speeds %}
+            {{ eventlake.json_field_present('doc', 'voertuigsnelheid_rekenkundig_' ~ class) }}
+                as has_voertuigsnelheid_rekenkundig_{{ class }},
+            {{ eventlake.json_field_number('doc', 'voertuigsnelheid_rekenkundig_' ~ class) }}
+                as voertuigsnelheid_rekenkundig_{{ class }},
+            {{ eventlake.json_field_present('doc', 'verkeersintensiteit_' ~ class) }}
+                as has_verkeersintensiteit_{{ class }},
+            {{ eventlake.json_field_number('doc', 'verkeersintensiteit_' ~ class) }}
+                as verkeersintensiteit_{{ class }},
         {%- endfor %}
+        {{ eventlake.json_field_present('doc', 'rekendata_bezettingsgraad') }}
+            as has_rekendata_bezettingsgraad,
+        {{ eventlake.json_field_number('doc', 'rekendata_bezettingsgraad') }} as rekendata_bezettingsgraad
     from parsed
 
 ),
@@ -55,21 +73,10 @@ checked as (
                 measured_epoch is null or measured_epoch <> floor(measured_epoch)
                 or measured_epoch < 946684800 or measured_epoch >= 4102444800
                 then 'measured_at_invalid'
-            when not ({% for field in measurement_fields %}has_{{ field }}{{ ' and ' if not loop.last }}{% endfor %})
-                then 'missing_measurement_field'
-            when {% for field in measurement_fields %}{{ field }} is null{{ ' or ' if not loop.last }}{% endfor %}
-                then 'measurement_not_numeric'
-            when
-                {%- for field in speed_fields %}
-                ({{ field }} not between 0 and {{ var('traffic_max_valid_speed_kmh') }}
-                    and {{ field }} not in ({{ no_data_codes }})){{ ' or' if not loop.last }}
-                {%- endfor %}
-                then 'speed_out_of_range'
-            when
-                {%- for field in count_fields %}
-                {{ field }} < 0 or {{ field }} <> floor({{ field }}){{ ' or' if not loop.last }}
-                {%- endfor %}
-                then 'vehicle_count_invalid'
+            when {{ any_missing | join(' or ') }} then 'missing_measurement_field'
+            when {{ any_not_numeric | join(' or ') }} then 'measurement_not_numeric'
+            when {{ any_bad_speed | join(' or ') }} then 'speed_out_of_range'
+            when {{ any_bad_count | join(' or ') }} then 'vehicle_count_invalid'
             when
                 rekendata_bezettingsgraad <> -1
                 and rekendata_bezettingsgraad not between 0 and 100
@@ -106,22 +113,24 @@ select
     measured_at,
     {{ eventlake.utc_to_local('measured_at', var('traffic_local_time_zone')) }} as measured_at_local,
     {{ dbt.date_trunc('hour', 'measured_at') }} as measured_hour,
-    {%- for class in classes %}
-    case
-        when
-            rejection_reason is null and voertuigsnelheid_rekenkundig_klasse{{ class }} not in ({{ no_data_codes }})
-            then voertuigsnelheid_rekenkundig_klasse{{ class }}
-    end as speed_class{{ class }}_kmh,
-    case
-        when
-            rejection_reason is null and voertuigsnelheid_rekenkundig_klasse{{ class }} in ({{ no_data_codes }})
-            then cast(voertuigsnelheid_rekenkundig_klasse{{ class }} as integer)
-    end as speed_class{{ class }}_no_data_code,
+    {%- for class in speeds %}
+        case
+            when
+                rejection_reason is null
+                and voertuigsnelheid_rekenkundig_{{ class }} not in ({{ no_data_codes }})
+                then voertuigsnelheid_rekenkundig_{{ class }}
+        end as speed_{{ class | replace('klasse', 'class') }}_kmh,
+        case
+            when
+                rejection_reason is null
+                and voertuigsnelheid_rekenkundig_{{ class }} in ({{ no_data_codes }})
+                then cast(voertuigsnelheid_rekenkundig_{{ class }} as integer)
+        end as speed_{{ class | replace('klasse', 'class') }}_no_data_code,
     {%- endfor %}
-    {%- for class in classes %}
-    case
-        when rejection_reason is null then cast(verkeersintensiteit_klasse{{ class }} as integer)
-    end as vehicles_class{{ class }},
+    {%- for class in speeds %}
+        case
+            when rejection_reason is null then cast(verkeersintensiteit_{{ class }} as integer)
+        end as vehicles_{{ class | replace('klasse', 'class') }},
     {%- endfor %}
     case
         when rejection_reason is null and rekendata_bezettingsgraad <> -1 then rekendata_bezettingsgraad
