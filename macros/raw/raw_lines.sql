@@ -2,10 +2,12 @@
     The first steps of every staging model that parses raw lines, whatever the feed:
     read the feed (on an incremental run only objects not staged yet, listed by
     eventlake.unstaged_objects so the engine opens just those files), number identical lines
-    within an object, and parse each line once into a JSON document `doc`. Emits the CTEs
-    `source`, `numbered` and `parsed`; the caller writes `with` and continues from `parsed`.
+    within an object (the key stays deterministic without a reader-provided line number), and
+    parse each line once into a JSON document `doc` (unless `parse_doc` is false: a caller that
+    reads many fields parses them with json_parse_fields instead). Emits the CTEs `source`,
+    `numbered` and `parsed`; the caller writes `with` and continues from `parsed`.
 -#}
-{% macro parsed_raw_lines(source_relation) -%}
+{% macro parsed_raw_lines(source_relation, parse_doc=true) -%}
 {%- set new_objects = eventlake.unstaged_objects(source_relation, this)
     if eventlake.incremental_run() else none -%}
 source as (
@@ -19,14 +21,7 @@ source as (
 
 numbered as (
 
-    -- identical lines in one object are indistinguishable, so numbering them in any order
-    -- gives the same keys: the key stays deterministic without a reader-provided line number
-    select
-        source_file,
-        landed_at,
-        line,
-        row_number() over (partition by source_file, line order by source_file) as line_occurrence
-    from source
+    {{ eventlake.number_identical_lines('source') }}
 
 ),
 
@@ -34,7 +29,11 @@ parsed as (
 
     select
         *,
+        {%- if parse_doc %}
         {{ eventlake.json_parse_safe('line') }} as doc
+        {%- else %}
+        {{ eventlake.json_text_is_object('line') }} as is_json_object
+        {%- endif %}
     from numbered
 
 )

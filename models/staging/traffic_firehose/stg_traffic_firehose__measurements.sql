@@ -4,9 +4,15 @@
     become null with the code kept beside them; occupancy -1 becomes null, flagged unknown.
     Rejected lines keep their raw text and get the first failed check of domain `traffic` in
     seeds/quarantine_reasons.csv; nothing is dropped, so landed = accepted + quarantined.
+    Accepted lines do not repeat their raw text (it stays in the raw zone, keyed by source_file).
 -#}
 {%- set speeds = ['klasse2', 'klasse3', 'klasse4', 'klasse5'] -%}
 {%- set no_data_codes = var('traffic_speed_no_data_codes') | join(', ') -%}
+{%- set keys = ['unieke_id', 'tijd_waarneming', 'rekendata_bezettingsgraad'] -%}
+{%- for class in speeds -%}
+    {%- do keys.extend(['voertuigsnelheid_rekenkundig_' ~ class, 'verkeersintensiteit_' ~ class]) -%}
+{%- endfor -%}
+{%- set aliases = {'unieke_id': 'location_number', 'tijd_waarneming': 'measured_epoch'} -%}
 {#- the checks that span every speed, count or measurement field, as one condition each -#}
 {%- set any_missing, any_not_numeric, any_bad_speed, any_bad_count = [], [], [], [] -%}
 {%- for class in speeds -%}
@@ -25,7 +31,16 @@
 
 with
 
-{{ eventlake.parsed_raw_lines(source('traffic_firehose', 'measurements')) }},
+{{ eventlake.parsed_raw_lines(source('traffic_firehose', 'measurements'), parse_doc=false) }},
+
+extracted as (
+
+    select
+        *,
+        {{ eventlake.json_parse_fields('line', keys) }} as field_values
+    from parsed
+
+),
 
 fields as (
 
@@ -34,25 +49,14 @@ fields as (
         landed_at,
         line,
         line_occurrence,
-        {{ eventlake.json_is_object('doc') }} as is_json_object,
-        {{ eventlake.json_field_present('doc', 'unieke_id') }} as has_location_id,
-        {{ eventlake.json_field_number('doc', 'unieke_id') }} as location_number,
-        {{ eventlake.json_field_present('doc', 'tijd_waarneming') }} as has_measured_at,
-        {{ eventlake.json_field_number('doc', 'tijd_waarneming') }} as measured_epoch,
-        {%- for class in speeds %}
-            {{ eventlake.json_field_present('doc', 'voertuigsnelheid_rekenkundig_' ~ class) }}
-                as has_voertuigsnelheid_rekenkundig_{{ class }},
-            {{ eventlake.json_field_number('doc', 'voertuigsnelheid_rekenkundig_' ~ class) }}
-                as voertuigsnelheid_rekenkundig_{{ class }},
-            {{ eventlake.json_field_present('doc', 'verkeersintensiteit_' ~ class) }}
-                as has_verkeersintensiteit_{{ class }},
-            {{ eventlake.json_field_number('doc', 'verkeersintensiteit_' ~ class) }}
-                as verkeersintensiteit_{{ class }},
+        is_json_object,
+        {%- for key in keys %}
+            {{ eventlake.json_value_present(eventlake.json_doc_field('field_values', keys, key)) }}
+                as has_{{ aliases.get(key, key) }},
+            {{ eventlake.json_value_number(eventlake.json_doc_field('field_values', keys, key)) }}
+                as {{ aliases.get(key, key) }}{{ ',' if not loop.last }}
         {%- endfor %}
-        {{ eventlake.json_field_present('doc', 'rekendata_bezettingsgraad') }}
-            as has_rekendata_bezettingsgraad,
-        {{ eventlake.json_field_number('doc', 'rekendata_bezettingsgraad') }} as rekendata_bezettingsgraad
-    from parsed
+    from extracted
 
 ),
 
@@ -61,14 +65,14 @@ checked as (
     select
         *,
         case
-            when line is null or trim(line) = '' then 'empty_line'
-            when not is_json_object then 'invalid_json'
-            when not has_location_id then 'missing_location_id'
+            -- trim copies the line, so only lines that are not JSON objects pay for it
+            when not is_json_object then case when line is null or trim(line) = '' then 'empty_line' else 'invalid_json' end
+            when not has_location_number then 'missing_location_id'
             when
                 location_number is null or location_number < 1
                 or location_number <> floor(location_number)
                 then 'location_id_invalid'
-            when not has_measured_at then 'missing_measured_at'
+            when not has_measured_epoch then 'missing_measured_at'
             when
                 measured_epoch is null or measured_epoch <> floor(measured_epoch)
                 or measured_epoch < 946684800 or measured_epoch >= 4102444800
@@ -137,7 +141,8 @@ select
     end as occupancy_pct,
     case when rejection_reason is null then rekendata_bezettingsgraad = -1 end as is_occupancy_unknown,
     rejection_reason,
-    line as raw_line,
+    -- an accepted line's text stays in the raw zone; keeping it here too would double the table
+    case when rejection_reason is not null then line end as raw_line,
     source_file,
     line_occurrence,
     landed_at,
