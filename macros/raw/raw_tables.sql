@@ -76,6 +76,7 @@
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- do statements.extend(adapter.dispatch('external_table_ddl', 'eventlake')(node)) -%}
     {%- endfor -%}
+    {%- do statements.extend(eventlake.ml_external_table_statements()) -%}
     {{ return(statements) }}
 {%- endmacro %}
 
