@@ -14,11 +14,13 @@ instead of paying for a second one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from botocore.exceptions import WaiterError
 
 from ml.config import RcfConfig, SageMakerConfig
 
@@ -217,11 +219,15 @@ class SageMakerRcf:
     def _wait(self, kind: str, name: str) -> dict[str, Any]:
         waiter = self.sagemaker.get_waiter(f"{kind}_job_completed_or_stopped")
         arg = "TrainingJobName" if kind == "training" else "TransformJobName"
-        waiter.wait(**{arg: name}, WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": 240})
+        # A failed or timed-out job ends the wait; its description below says why.
+        with contextlib.suppress(WaiterError):
+            waiter.wait(
+                **{arg: name}, WaiterConfig={"Delay": self.waiter_delay, "MaxAttempts": 240}
+            )
         describe = getattr(self.sagemaker, f"describe_{kind}_job")(**{arg: name})
         status = describe[f"{kind.capitalize()}JobStatus"]
         if status != "Completed":
-            reason = describe.get("FailureReason", "no reason given")
+            reason = describe.get("FailureReason", "still running; wait for it and re-run")
             raise RuntimeError(f"SageMaker {kind} job {name} ended {status}: {reason}")
         return describe
 

@@ -29,6 +29,7 @@ class RunSummary:
     layer_rows: list[tuple[str, int]] = field(default_factory=list)
     quarantine: list[tuple[str, str, int]] = field(default_factory=list)
     rooms: list[tuple] = field(default_factory=list)
+    anomalies: list[tuple] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["Rows per layer:"]
@@ -49,6 +50,13 @@ class RunSummary:
             f"  {room:<6} {count:>9,} {low:>7.2f} {mean:>8.2f} {high:>7.2f} {sd:>7.2f} {cov:>8.1%}"
             for room, count, low, mean, high, sd, cov in self.rooms
         ]
+        if self.anomalies:
+            lines.append("Anomalies found per room (Random Cut Forest):")
+            lines.append(f"  {'room':<6} {'scored':>9} {'flagged':>8} {'events':>7} {'days':>5}")
+            lines += [
+                f"  {room:<6} {scored:>9,} {flagged:>8,} {events:>7,} {days:>5}"
+                for room, scored, flagged, events, days in self.anomalies
+            ]
         return "\n".join(lines)
 
 
@@ -72,4 +80,20 @@ def read_summary(paths: LakePaths) -> RunSummary:
             " sum(reading_count) / sum(expected_reading_count)"
             " from main_marts.agg_room_daily_temperatures d group by room_id order by room_id"
         ).fetchall()
+        summary.anomalies = _anomalies_per_room(con)
     return summary
+
+
+def _anomalies_per_room(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Per room: readings scored, flagged, anomaly events and days with one (none if unbuilt)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'main_marts' and table_name = 'fct_temperature_anomalies'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return con.execute(
+        "select room_id, count(*), count(*) filter (where is_anomaly),"
+        " count(distinct anomaly_event_id), count(distinct reading_date) filter (where is_anomaly)"
+        " from main_marts.fct_temperature_anomalies group by room_id order by room_id"
+    ).fetchall()
