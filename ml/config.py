@@ -31,7 +31,7 @@ class RcfConfig:
 
     num_trees: int = 50
     num_samples_per_tree: int = 512
-    shingle_size: int = 1
+    shingle_size: int = 4  # tuned on simulated labels (benchmarks/eval_rcf_quality.py)
     max_gap_seconds: int = 900
     threshold_sigmas: float = 3.0
     threshold_quantile: float | None = None

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from lakehelpers import marts_fingerprint
+from lakehelpers import marts_fingerprint, table_fingerprint
 
 from ingestion.settings import lake_paths
 
 pytestmark = pytest.mark.dbt
 
+ANOMALY_MARTS = ("main_marts.fct_temperature_anomalies", "main_marts.agg_room_daily_anomalies")
 ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
 
 
@@ -35,15 +36,21 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Per-room statistics",
         "Outputs:",
         "dbt build passed",
+        "Anomalies found per room (Random Cut Forest):",
     ):
         assert section in first
     assert "history_files  timestamp_unparseable" in first  # the CSV's bad rows are reported
     paths = lake_paths(tmp_path)
     assert list((paths.curated / "fct_temperature_readings").glob("event_date=*/part-0.parquet"))
     assert list((paths.lake / "labels" / "sensor_anomalies").glob("batch-*.csv"))
+    assert list((paths.ml / "anomaly_scores").glob("room_id=*/reading_date=*/part-0.parquet"))
     before = marts_fingerprint(paths)
+    anomalies_before = [table_fingerprint(paths, r) for r in ANOMALY_MARTS]
+    assert anomalies_before[0][0] > 0
 
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
     assert "0 partitions written" in second
     assert marts_fingerprint(paths) == before
+    assert "0 of 2 room models trained, 0 rooms re-scored" in second
+    assert [table_fingerprint(paths, r) for r in ANOMALY_MARTS] == anomalies_before
