@@ -7,11 +7,7 @@
 -#}
 
 {% macro ml_score_sources() -%}
-    {%- set tables = [] -%}
-    {%- for node in graph.sources.values() if node.meta.get('ml_table') -%}
-        {%- do tables.append(node) -%}
-    {%- endfor -%}
-    {{ return(tables | sort(attribute='unique_id')) }}
+    {{ return(eventlake.sources_with_meta('ml_table')) }}
 {%- endmacro %}
 
 {#- Columns of the score files, then the partition columns; one list for every engine. -#}
@@ -34,6 +30,17 @@
     {{ return([('room_id', 'varchar'), ('reading_date', 'date')]) }}
 {%- endmacro %}
 
+{#- "name type, ..." of the score columns, then of the partition columns, in an engine's types. -#}
+{% macro ml_columns_ddl(types) -%}
+    {%- set ddl = {} -%}
+    {%- for part, columns in [('columns', eventlake.ml_score_columns()), ('partitions', eventlake.ml_partition_columns())] -%}
+        {%- set rendered = [] -%}
+        {%- for name, type in columns -%}{%- do rendered.append(name ~ ' ' ~ types[type]) -%}{%- endfor -%}
+        {%- do ddl.update({part: rendered | join(',\n    ')}) -%}
+    {%- endfor -%}
+    {{ return(ddl) }}
+{%- endmacro %}
+
 {% macro create_ml_relations() -%}
     {{ return(adapter.dispatch('create_ml_relations', 'eventlake')()) }}
 {%- endmacro %}
@@ -48,9 +55,7 @@
     {%- set columns = eventlake.ml_score_columns() + eventlake.ml_partition_columns() -%}
     {%- for node in eventlake.ml_score_sources() -%}
         {%- set glob = eventlake.lake_path('ml') ~ '/' ~ node.meta['ml_table'] ~ '/room_id=*/reading_date=*/*.parquet' -%}
-        {%- set found = run_query("select count(*) from glob('" ~ glob ~ "')").columns[0].values()[0] -%}
-        {%- do statements.append('create schema if not exists ' ~ node.schema) -%}
-        {%- if found > 0 -%}
+        {%- if eventlake.lake_file_count(glob) > 0 -%}
             {%- set body -%}
                 select
                     {%- for name, type in columns %}
@@ -71,7 +76,7 @@
                 where false
             {%- endset -%}
         {%- endif -%}
-        {%- do statements.append('create or replace view ' ~ node.schema ~ '.' ~ node.identifier ~ ' as ' ~ body) -%}
+        {%- do statements.extend(eventlake.source_view_statements(node, body)) -%}
     {%- endfor -%}
     {{ return(statements | join(';\n')) }}
 {%- endmacro %}
@@ -91,52 +96,41 @@
     ) }}
 {%- endmacro %}
 
+{#- The external Parquet table over the ML zone's folders, in an engine's column types. -#}
+{% macro ml_parquet_table_ddl(create, node, types) -%}
+    {%- set ddl = eventlake.ml_columns_ddl(types) -%}
+    {%- set location = env_var('EVENTLAKE_ML_S3_URI').rstrip('/') ~ '/' ~ node.meta['ml_table'] ~ '/' -%}
+{{ create }} (
+    {{ ddl['columns'] }}
+)
+partitioned by (
+    {{ ddl['partitions'] }}
+)
+stored as parquet
+location '{{ location }}'
+{%- endmacro %}
+
 {#- Athena: Parquet partitioned like the lake folders. Partition projection types every
     partition key, and room ids are open-ended, so the scoring step registers what it wrote with
     `ALTER TABLE ... ADD IF NOT EXISTS PARTITION` (or MSCK REPAIR TABLE). -#}
 {% macro athena__ml_external_table_ddl(node) -%}
-    {%- set location = env_var('EVENTLAKE_ML_S3_URI').rstrip('/') ~ '/' ~ node.meta['ml_table'] ~ '/' -%}
     {%- set types = {'varchar': 'string', 'timestamp': 'timestamp', 'double': 'double', 'boolean': 'boolean', 'date': 'date'} -%}
-    {%- set table_ddl -%}
-create external table if not exists {{ node.schema }}.{{ node.identifier }} (
-    {%- for name, type in eventlake.ml_score_columns() %}
-    {{ name }} {{ types[type] }}{{ ',' if not loop.last }}
-    {%- endfor %}
-)
-partitioned by (
-    {%- for name, type in eventlake.ml_partition_columns() %}
-    {{ name }} {{ types[type] }}{{ ',' if not loop.last }}
-    {%- endfor %}
-)
-stored as parquet
-location '{{ location }}'
-    {%- endset -%}
-    {{ return([table_ddl]) }}
+    {{ return([eventlake.ml_parquet_table_ddl(
+        'create external table if not exists ' ~ node.schema ~ '.' ~ node.identifier, node, types
+    )]) }}
 {%- endmacro %}
 
 {#- Redshift: a Spectrum external table in the same external schema as the raw feeds. -#}
 {% macro redshift__ml_external_table_ddl(node) -%}
-    {%- set location = env_var('EVENTLAKE_ML_S3_URI').rstrip('/') ~ '/' ~ node.meta['ml_table'] ~ '/' -%}
     {%- set spectrum = env_var('EVENTLAKE_SPECTRUM_SCHEMA', 'eventlake_spectrum') -%}
     {%- set types = {'varchar': 'varchar(256)', 'timestamp': 'timestamp', 'double': 'double precision', 'boolean': 'boolean', 'date': 'date'} -%}
-    {%- set table_ddl -%}
-create external table {{ spectrum }}.{{ node.identifier }} (
-    {%- for name, type in eventlake.ml_score_columns() %}
-    {{ name }} {{ types[type] }}{{ ',' if not loop.last }}
-    {%- endfor %}
-)
-partitioned by (
-    {%- for name, type in eventlake.ml_partition_columns() %}
-    {{ name }} {{ types[type] }}{{ ',' if not loop.last }}
-    {%- endfor %}
-)
-stored as parquet
-location '{{ location }}'
-    {%- endset -%}
     {%- set view_ddl -%}
 create or replace view {{ node.schema }}.{{ node.identifier }} as
 select * from {{ spectrum }}.{{ node.identifier }}
 with no schema binding
     {%- endset -%}
-    {{ return([table_ddl, view_ddl]) }}
+    {{ return([
+        eventlake.ml_parquet_table_ddl('create external table ' ~ spectrum ~ '.' ~ node.identifier, node, types),
+        view_ddl,
+    ]) }}
 {%- endmacro %}
