@@ -10,7 +10,8 @@ floor: two forests never agree exactly), and how many labelled anomaly readings 
 rrcf is pure Python (about 100x slower), so it runs on the first ``--rrcf-points`` points only.
 
 Run it where all three are installed, e.g. a scratch venv:
-    uv venv /tmp/rcfvenv && VIRTUAL_ENV=/tmp/rcfvenv uv pip install krcf rcf3 rrcf numpy "setuptools<81"
+    uv venv /tmp/rcfvenv
+    VIRTUAL_ENV=/tmp/rcfvenv uv pip install krcf rcf3 rrcf numpy "setuptools<81"
     PYTHONPATH=. /tmp/rcfvenv/bin/python benchmarks/bench_rcf_libraries.py
 (only krcf is a project dependency; missing libraries are reported and skipped).
 """
