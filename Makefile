@@ -10,7 +10,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark clean
+.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark benchmark-rcf clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -54,6 +54,10 @@ docs: setup
 benchmark: setup
 	$(BIN)/python benchmarks/bench_temperature_pipeline.py
 	$(BIN)/python benchmarks/bench_traffic_pipeline.py
+
+benchmark-rcf: setup
+	$(BIN)/python benchmarks/eval_rcf_quality.py
+	$(BIN)/python benchmarks/bench_rcf_performance.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data

@@ -1,5 +1,7 @@
-"""Anomaly detection with Random Cut Forest (SageMaker and local): its own issue builds it here.
+"""Anomaly detection with Random Cut Forest (SageMaker and local), one model per room.
 
-It trains on and scores `fct_room_temperature_series` (one model keyed by room) and scores
-against the simulator's labelled anomalies under `lake/labels/sensor_anomalies/`.
+`features` shingles each room's series from `fct_room_temperature_series` into SageMaker's CSV,
+`local_rcf` (krcf) and `sagemaker` (boto3: training job, model, batch transform) train and score,
+`results` lands the scores in the lake for dbt, `pipeline` holds the steps the CLI and the
+orchestrator call, and `evaluate` judges the flags against the simulator's labelled anomalies.
 """

@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("build", "dbt build on the local lake, then publish curated Parquet"),
         ("publish", "publish changed fact partitions as curated Parquet"),
         ("summary", "print rows per layer, quarantine reasons and room statistics"),
+        ("ml", "Random Cut Forest anomaly detection: export, train, score, evaluate"),
         (
             "mqtt-bridge",
             "land MQTT messages from a broker in the raw zone (stands in for IoT rule)",
@@ -186,6 +187,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.choices["build"]
     build.add_argument("--full-refresh", action="store_true")
+
+    ml = sub.choices["ml"]
+    ml.add_argument("step", choices=("export", "train", "score", "evaluate"))
+    ml.add_argument(
+        "--engine", choices=("local", "sagemaker"), default="local", help="default local (krcf)"
+    )
+    ml.add_argument("--rooms", help="comma-separated room ids (default: every room)")
+    ml.add_argument(
+        "--shingle-size", type=_positive_int, help="readings per feature vector (feature_dim)"
+    )
+    ml.add_argument("--threshold-sigmas", type=_positive_float, help="mean + N std (default 3)")
+    ml.add_argument("--threshold-quantile", type=_fraction, help="flag above this quantile instead")
 
     return parser
 
@@ -304,6 +317,8 @@ def _run(args: argparse.Namespace) -> int:
 
         for published in publish_curated(paths):
             print(published.describe())
+    elif args.command == "ml":
+        _run_ml(args, paths)
     elif args.command == "mqtt-bridge":
         _run_mqtt_bridge(args, paths)
     elif args.command == "summary":
@@ -315,6 +330,39 @@ def _run(args: argparse.Namespace) -> int:
             )
         print(read_summary(paths).render())
     return 0
+
+
+def _run_ml(args: argparse.Namespace, paths: LakePaths) -> None:
+    """One ML step; configuration from EVENTLAKE_RCF_* / EVENTLAKE_SAGEMAKER_* and the flags."""
+    from ml import pipeline
+    from ml.config import RcfConfig
+
+    config = RcfConfig.from_env(
+        shingle_size=args.shingle_size,
+        threshold_sigmas=args.threshold_sigmas,
+        threshold_quantile=args.threshold_quantile,
+    )
+    rooms = [r.strip() for r in args.rooms.split(",") if r.strip()] if args.rooms else None
+    runner = pipeline.sagemaker_runner(config) if args.engine == "sagemaker" else None
+    if args.step == "export":
+        for report in pipeline.export(paths, config, rooms):
+            print(f"{report.room_id}: {report.detail}")
+    elif args.step == "train":
+        for report in pipeline.train(paths, config, args.engine, rooms, runner):
+            print(f"{report.room_id}: {report.detail}")
+    elif args.step == "score":
+        for landed, anomalies in pipeline.score(paths, args.engine, rooms, runner):
+            state = (
+                "already scored by this model, skipped"
+                if landed.skipped
+                else f"{anomalies:,} anomalies; {landed.partitions_written} partitions written,"
+                f" {landed.partitions_removed} removed"
+            )
+            print(f"{landed.room_id}: {landed.rows:,} readings scored; {state}")
+    else:
+        from ml.evaluate import evaluate_landed
+
+        print(evaluate_landed(paths.ml, paths.lake / "labels" / "sensor_anomalies").render())
 
 
 def _run_mqtt_bridge(args: argparse.Namespace, paths: LakePaths) -> None:

@@ -217,6 +217,21 @@ def run_demo(
         published = publish_curated(paths)
         return "; ".join(p.describe() for p in published)
 
+    def anomalies() -> str:
+        from ml import pipeline
+        from ml.config import RcfConfig
+
+        config = RcfConfig.from_env()
+        trained = pipeline.train(paths, config)
+        scored = pipeline.score(paths)
+        run_dbt(["build", "--select", "stg_ml_scores__anomaly_scores+"], paths, quiet=True)
+        new_models = sum(not t.skipped for t in trained)
+        landed = sum(not r.skipped for r, _ in scored)
+        return (
+            f"{new_models} of {len(trained)} room models trained, {landed} rooms re-scored"
+            f" (shingle {config.shingle_size}); anomaly marts built"
+        )
+
     report.timed("simulate and land live readings (local Firehose)", live, say)
     report.timed("simulate and land traffic measurements (local Firehose)", traffic, say)
     report.timed("import historical CSV files", history_files, say)
@@ -224,6 +239,7 @@ def run_demo(
     report.timed("dbt build on DuckDB", build, say)
     report.timed("source freshness", freshness, say)
     report.timed("publish curated Parquet", publish, say)
+    report.timed("anomaly detection (local RCF per room) and anomaly marts", anomalies, say)
     say("")
     say(read_summary(paths).render())
     say("")
@@ -232,6 +248,7 @@ def run_demo(
     say(f"  raw zone             {paths.raw}")
     say(f"  curated Parquet      {paths.curated}")
     say(f"  anomaly labels       {paths.lake / 'labels' / 'sensor_anomalies'}")
+    say(f"  anomaly scores       {paths.ml / 'anomaly_scores'}")
     say("  quarantine           main_quarantine.quarantine_rejected_rows in the warehouse")
     say("  lineage and docs     make docs (dbt docs generate + serve)")
     return report

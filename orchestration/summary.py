@@ -36,6 +36,7 @@ class RunSummary:
     # measurements, of which landed in another hour than measured, hours, late-arrival hours
     traffic: tuple[int, int, int] = (0, 0, 0)
     jam_segments: list[tuple] = field(default_factory=list)
+    anomalies: list[tuple] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["Rows per layer:"]
@@ -68,6 +69,13 @@ class RunSummary:
             f"  {segment:<12} {direction:<20} {minutes:>5,} min  lowest {low:>5.1f} km/h"
             for segment, direction, minutes, low in self.jam_segments
         ]
+        if self.anomalies:
+            lines.append("Anomalies found per room (Random Cut Forest):")
+            lines.append(f"  {'room':<6} {'scored':>9} {'flagged':>8} {'events':>7} {'days':>5}")
+            lines += [
+                f"  {room:<6} {scored:>9,} {flagged:>8,} {events:>7,} {days:>5}"
+                for room, scored, flagged, events, days in self.anomalies
+            ]
         return "\n".join(lines)
 
 
@@ -100,4 +108,20 @@ def read_summary(paths: LakePaths) -> RunSummary:
             " from main_marts.agg_traffic_segment_minutes where segment_jam_indicator = 1"
             " group by all order by 3 desc, 1 limit 5"
         ).fetchall()
+        summary.anomalies = _anomalies_per_room(con)
     return summary
+
+
+def _anomalies_per_room(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Per room: readings scored, flagged, anomaly events and days with one (none if unbuilt)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'main_marts' and table_name = 'fct_temperature_anomalies'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return con.execute(
+        "select room_id, count(*), count(*) filter (where is_anomaly),"
+        " count(distinct anomaly_event_id), count(distinct reading_date) filter (where is_anomaly)"
+        " from main_marts.fct_temperature_anomalies group by room_id order by room_id"
+    ).fetchall()

@@ -10,11 +10,7 @@
 -#}
 
 {% macro raw_feed_sources() -%}
-    {%- set feeds = [] -%}
-    {%- for node in graph.sources.values() if node.meta.get('raw_feed') -%}
-        {%- do feeds.append(node) -%}
-    {%- endfor -%}
-    {{ return(feeds | sort(attribute='unique_id')) }}
+    {{ return(eventlake.sources_with_meta('raw_feed')) }}
 {%- endmacro %}
 
 
@@ -31,9 +27,7 @@
     {%- set statements = [] -%}
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- set glob = eventlake.lake_path('raw') ~ '/' ~ node.meta['raw_feed'] ~ '/*/*/*/*/*' -%}
-        {%- set found = run_query("select count(*) from glob('" ~ glob ~ "')").columns[0].values()[0] -%}
-        {%- do statements.append('create schema if not exists ' ~ node.schema) -%}
-        {%- if found > 0 -%}
+        {%- if eventlake.lake_file_count(glob) > 0 -%}
             {%- set body -%}
                 select
                     line,
@@ -56,7 +50,7 @@
                 where false
             {%- endset -%}
         {%- endif -%}
-        {%- do statements.append('create or replace view ' ~ node.schema ~ '.' ~ node.identifier ~ ' as ' ~ body) -%}
+        {%- do statements.extend(eventlake.source_view_statements(node, body)) -%}
     {%- endfor -%}
     {{ return(statements | join(';\n')) }}
 {%- endmacro %}
@@ -76,6 +70,7 @@
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- do statements.extend(adapter.dispatch('external_table_ddl', 'eventlake')(node)) -%}
     {%- endfor -%}
+    {%- do statements.extend(eventlake.ml_external_table_statements()) -%}
     {{ return(statements) }}
 {%- endmacro %}
 

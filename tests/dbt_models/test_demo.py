@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from lakehelpers import marts_fingerprint
+from lakehelpers import marts_fingerprint, table_fingerprint
 
 from ingestion.settings import lake_paths
 
 pytestmark = pytest.mark.dbt
 
+ANOMALY_MARTS = ("main_marts.fct_temperature_anomalies", "main_marts.agg_room_daily_anomalies")
 ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
 
 
@@ -36,6 +37,7 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Most jammed road segments",
         "Outputs:",
         "dbt build passed",
+        "Anomalies found per room (Random Cut Forest):",
     ):
         assert section in first
     assert "history_files    timestamp_unparseable" in first  # the CSV's bad rows are reported
@@ -45,9 +47,14 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
     traffic = paths.curated / "fct_traffic_measurements"
     assert list(traffic.glob("year=2026/month=4/day=*/hour=*/part-0.parquet"))
     assert "traffic_firehose invalid_json" in first
+    assert list((paths.ml / "anomaly_scores").glob("room_id=*/reading_date=*/part-0.parquet"))
     before = marts_fingerprint(paths)
+    anomalies_before = [table_fingerprint(paths, r) for r in ANOMALY_MARTS]
+    assert anomalies_before[0][0] > 0
 
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
     assert second.count(" 0 partitions written") == 2  # the temperature and traffic facts
     assert marts_fingerprint(paths) == before
+    assert "0 of 2 room models trained, 0 rooms re-scored" in second
+    assert [table_fingerprint(paths, r) for r in ANOMALY_MARTS] == anomalies_before

@@ -239,6 +239,11 @@ def test_docs_site_catalogs_every_model_with_its_lineage(built_lake) -> None:
     assert set(manifest["exposures"]) == {
         "exposure.eventlake.temperature_dashboard",
         "exposure.eventlake.rcf_anomaly_detection",
+        "exposure.eventlake.anomaly_dashboard",
     }
+    assert (
+        "model.eventlake.fct_temperature_anomalies"
+        in (manifest["parent_map"]["exposure.eventlake.anomaly_dashboard"])
+    )
     fact = "model.eventlake.fct_temperature_readings"
     assert "model.eventlake.int_temperature_readings_deduplicated" in manifest["parent_map"][fact]

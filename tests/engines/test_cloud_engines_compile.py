@@ -137,6 +137,7 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
         **os.environ,
         **FAKE_ENV,
         "EVENTLAKE_RAW_S3_URI": "s3://example-lake/raw/",
+        "EVENTLAKE_ML_S3_URI": "s3://example-lake/ml",
         "EVENTLAKE_REDSHIFT_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/spectrum-read",
     }
     completed = subprocess.run(
@@ -175,7 +176,13 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
         )
     else:
         assert "create external schema if not exists eventlake_spectrum" in ddl
-        assert ddl.count("with no schema binding") == len(RAW_FEEDS)
+        assert ddl.count("with no schema binding") == len(RAW_FEEDS) + 1  # and the ML scores
+    # The ML zone's scores: Parquet, partitioned like the lake folders the scorer writes.
+    assert "location 's3://example-lake/ml/anomaly_scores/'" in ddl
+    assert "stored as parquet" in ddl
+    partitions = ddl.split("anomaly_scores (", 1)[1].split("stored as parquet", 1)[0]
+    assert "room_id" in partitions.split("partitioned by", 1)[1]
+    assert "reading_date date" in partitions.split("partitioned by", 1)[1]
 
 
 TRAFFIC_HOURLY = (
@@ -224,3 +231,19 @@ def test_traffic_models_rewrite_measurement_hours(engine: str, compiled_project)
                 compiled / "staging/traffic_firehose/stg_traffic_firehose__measurements.sql"
             ).read_text()
         )
+
+
+def test_anomaly_marts_layout_per_engine(engine: str, compiled_project) -> None:
+    manifest = json.loads((compiled_project(engine, "full") / "manifest.json").read_text())
+    config = manifest["nodes"]["model.eventlake.fct_temperature_anomalies"]["config"]
+    assert config["materialized"] == "table"
+    assert config["contract"]["enforced"]
+    if engine == "athena":
+        assert config["partitioned_by"] == ["reading_date"]
+        assert "dist" not in config
+    else:
+        assert config["dist"] == "room_id"
+        assert config["sort"] == ["room_id", "reading_at"]
+        assert "partitioned_by" not in config
+    staging = manifest["nodes"]["model.eventlake.stg_ml_scores__anomaly_scores"]["config"]
+    assert staging["materialized"] == "view"  # re-scoring replaces partitions: never append

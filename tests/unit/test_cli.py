@@ -47,6 +47,11 @@ def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
             "1",
         ),
         ("simulate-traffic", "--start", "2026-01-01", "--end", "2026-01-02", "--locations", "0"),
+        ("ml",),
+        ("ml", "fit"),
+        ("ml", "train", "--engine", "spark"),
+        ("ml", "train", "--shingle-size", "0"),
+        ("ml", "score", "--threshold-quantile", "1.5"),
     ],
 )
 def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -67,6 +72,9 @@ def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_pat
         ("simulate", "--start", "2026-01-01", "--end", "2026-01-02", "--delivery", "firehose"),
         ("extract-db", "--url", "sqlite:////definitely/not/here.db", "--table", "nope"),
         ("simulate-traffic", "--start", "2026-01-01T00:00:30", "--end", "2026-01-02"),
+        ("ml", "train"),
+        ("ml", "evaluate"),
+        ("ml", "score", "--engine", "sagemaker"),
     ],
 )
 def test_failures_give_one_line_and_exit_1(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -113,6 +121,7 @@ def test_help_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
         "publish",
         "summary",
         "mqtt-bridge",
+        "ml",
     ):
         assert command in out
 

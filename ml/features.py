@@ -1,0 +1,162 @@
+"""The training/scoring dataset: each room's series from dbt, shingled, as SageMaker's CSV.
+
+One model per room (the seed splits the data by room before the estimator): rooms differ in base
+level and daily swing, so a reading that is normal in a warm room can be a level shift in a cool
+one. A room feature would let the forest learn that only if it isolated on the room column first.
+
+Shingling turns the last k readings of a room into one point (``feature_dim = k``), so the forest
+sees shape (a jump, a flat line), not just the level. A window never spans a gap longer than
+``max_gap_seconds`` and never crosses rooms (each room is shingled on its own): the first k-1
+readings of a room, and of every stretch after a long gap, get no window and are not scored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from ml.config import RcfConfig
+
+SERIES_RELATION = "main_marts.fct_room_temperature_series"
+
+
+@dataclass(frozen=True)
+class RoomSeries:
+    """One room's readings in time order, as ``fct_room_temperature_series`` holds them."""
+
+    room_id: str
+    reading_ids: np.ndarray  # object (str)
+    reading_at: np.ndarray  # datetime64[us], UTC
+    temperature_c: np.ndarray  # float64
+    seconds_since_previous: np.ndarray  # float64, nan for the room's first reading
+
+    def __len__(self) -> int:
+        return int(self.temperature_c.shape[0])
+
+
+@dataclass(frozen=True)
+class RoomDataset:
+    """A room's feature vectors and the reading each one scores (the last of its window)."""
+
+    series: RoomSeries
+    features: np.ndarray  # (windows, feature_dim) float64
+    rows: np.ndarray  # index into series of each window's last reading
+
+    @property
+    def room_id(self) -> str:
+        return self.series.room_id
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.features.shape[1])
+
+    def features_csv(self) -> bytes:
+        """SageMaker RCF's CSV input: one point per line, no header, no label column."""
+        return features_to_csv(self.features)
+
+    def rows_csv(self) -> bytes:
+        """reading_id,reading_at,temperature_c of each line of ``features_csv``, in order."""
+        buffer = io.StringIO()
+        buffer.write("reading_id,reading_at,temperature_c\n")
+        at = np.datetime_as_string(self.series.reading_at[self.rows], unit="s")
+        for rid, stamp, temp in zip(
+            self.series.reading_ids[self.rows].tolist(),
+            at.tolist(),
+            self.series.temperature_c[self.rows].tolist(),
+            strict=True,
+        ):
+            buffer.write(f"{rid},{stamp.replace('T', ' ')},{temp!r}\n")
+        return buffer.getvalue().encode()
+
+    def fingerprint(self) -> str:
+        """Identifies exactly what the model sees: same data and shingling, same fingerprint."""
+        digest = hashlib.sha256(self.room_id.encode())
+        digest.update(self.features_csv())
+        digest.update(self.rows_csv())
+        return digest.hexdigest()[:16]
+
+
+def shingle(
+    values: np.ndarray, seconds_since_previous: np.ndarray, size: int, max_gap_seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of the last ``size`` values that do not span a gap over ``max_gap_seconds``.
+
+    Returns ``(features, rows)``: ``features[i]`` is ``values[rows[i] - size + 1 : rows[i] + 1]``
+    (oldest first). ``seconds_since_previous[0]`` is ignored (a series' first reading).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    gaps = np.asarray(seconds_since_previous, dtype=np.float64)
+    if values.ndim != 1 or gaps.shape != values.shape:
+        raise ValueError("values and seconds_since_previous must be 1-D arrays of equal length")
+    if size < 1:
+        raise ValueError(f"shingle size must be at least 1, got {size}")
+    n = values.shape[0]
+    if n < size:
+        return np.empty((0, size)), np.empty(0, dtype=np.int64)
+    breaks = np.zeros(n, dtype=np.int64)
+    breaks[1:] = ~(gaps[1:] <= max_gap_seconds)  # nan (unknown gap) breaks too
+    segment = np.cumsum(breaks)
+    ends = np.arange(size - 1, n)
+    valid = segment[ends] == segment[ends - size + 1]
+    rows = ends[valid]
+    windows = np.lib.stride_tricks.sliding_window_view(values, size)[rows - size + 1]
+    return np.ascontiguousarray(windows), rows
+
+
+def build_dataset(series: RoomSeries, config: RcfConfig) -> RoomDataset:
+    features, rows = shingle(
+        series.temperature_c,
+        series.seconds_since_previous,
+        config.shingle_size,
+        config.max_gap_seconds,
+    )
+    return RoomDataset(series=series, features=features, rows=rows)
+
+
+def features_to_csv(features: np.ndarray) -> bytes:
+    buffer = io.StringIO()
+    np.savetxt(buffer, features, delimiter=",", fmt="%.4f")
+    return buffer.getvalue().encode()
+
+
+def read_room_series(
+    duckdb_file: Path, rooms: list[str] | None = None, relation: str = SERIES_RELATION
+) -> Iterator[RoomSeries]:
+    """Every room's series (or the given rooms'), read from the dbt warehouse in time order."""
+    if not Path(duckdb_file).exists():
+        raise FileNotFoundError(
+            f"no warehouse at {duckdb_file}; run `eventlake demo` or `eventlake build` first"
+        )
+    with duckdb.connect(str(duckdb_file), read_only=True) as con:
+        try:
+            found = con.execute(f"select distinct room_id from {relation}").fetchall()
+            known = [room for (room,) in found]
+        except duckdb.CatalogException as exc:
+            raise FileNotFoundError(
+                f"{relation} is not built in {duckdb_file}; run `eventlake build` first"
+            ) from exc
+        chosen = sorted(known) if rooms is None else rooms
+        missing = sorted(set(chosen) - set(known))
+        if missing:
+            raise ValueError(f"rooms {missing} have no readings in {relation}")
+        for room in chosen:
+            table = con.execute(
+                "select reading_id, reading_at, temperature_c, seconds_since_previous"
+                f" from {relation} where room_id = ? order by reading_at",
+                [room],
+            ).fetchnumpy()
+            yield RoomSeries(
+                room_id=room,
+                reading_ids=np.asarray(table["reading_id"], dtype=object),
+                reading_at=np.asarray(table["reading_at"]).astype("datetime64[us]"),
+                temperature_c=np.asarray(table["temperature_c"], dtype=np.float64),
+                seconds_since_previous=np.ma.filled(
+                    np.ma.asarray(table["seconds_since_previous"], dtype=np.float64), np.nan
+                ),
+            )

@@ -1,0 +1,244 @@
+"""The ML steps the orchestrator calls: export, train, score (local or SageMaker), per room.
+
+Each step is idempotent. A model's version is a hash of the engine, the configuration and the
+exact training data, so training again on the same data finds the model it already has (and
+keeps its ``trained_at``), and scoring the same data with the same model again is skipped.
+Models are recorded under ``lake/ml/models/room_id=<r>/model.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes
+from ingestion.settings import LakePaths
+from ml.config import ENGINES, RcfConfig, SageMakerConfig
+from ml.features import RoomDataset, build_dataset, read_room_series
+from ml.local_rcf import (
+    load_forest,
+    save_forest,
+    score_points,
+    threshold_from_scores,
+    train_forest,
+)
+from ml.results import LandReport, ScoredRoom, land_scores, landed_version
+from ml.sagemaker import SageMakerRcf
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    room_id: str
+    engine: str
+    model_version: str
+    trained_at: str  # ISO 8601, UTC
+    threshold: float
+    training_points: int
+    data_fingerprint: str
+    config: dict[str, Any]
+    artifact: str  # local forest file name, or the SageMaker model's S3 artifact
+    training_job: str | None = None
+
+    @property
+    def rcf_config(self) -> RcfConfig:
+        return RcfConfig(**self.config)
+
+    @property
+    def trained_at_utc(self) -> datetime:
+        return datetime.fromisoformat(self.trained_at).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class StepReport:
+    room_id: str
+    detail: str
+    skipped: bool = False
+
+
+def model_version(engine: str, config: RcfConfig, data_fingerprint: str) -> str:
+    identity = json.dumps([engine, asdict(config), data_fingerprint], sort_keys=True)
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+
+def models_dir(paths: LakePaths, room_id: str) -> Path:
+    return paths.ml / "models" / f"room_id={room_id}"
+
+
+def load_model(paths: LakePaths, room_id: str) -> ModelRecord | None:
+    path = models_dir(paths, room_id) / "model.json"
+    return ModelRecord(**json.loads(path.read_text())) if path.exists() else None
+
+
+def _save_model(paths: LakePaths, record: ModelRecord) -> None:
+    atomic_write_bytes(
+        models_dir(paths, record.room_id) / "model.json",
+        json.dumps(asdict(record), indent=1, sort_keys=True).encode(),
+        staging_root=paths.ml / STAGING_DIR,
+    )
+
+
+def _check_engine(engine: str, sagemaker: SageMakerRcf | None) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "sagemaker" and sagemaker is None:
+        raise ValueError("engine sagemaker needs a SageMakerRcf (see sagemaker_runner)")
+
+
+def sagemaker_runner(config: RcfConfig, sm: SageMakerConfig | None = None) -> SageMakerRcf:
+    """A runner with boto3 clients for the configured region (credentials from the usual chain)."""
+    import boto3
+
+    sm = sm or SageMakerConfig.from_env()
+    session = boto3.session.Session(region_name=sm.region)
+    return SageMakerRcf(sm, config, session.client("sagemaker"), session.client("s3"))
+
+
+def export(paths: LakePaths, config: RcfConfig, rooms: list[str] | None = None) -> list[StepReport]:
+    """Each room's CSV (SageMaker's input) and the readings its lines score, in the ML zone."""
+    reports = []
+    for series in read_room_series(paths.duckdb_file, rooms):
+        dataset = build_dataset(series, config)
+        folder = paths.ml / "export" / f"room_id={series.room_id}"
+        for name, body in (
+            ("features.csv", dataset.features_csv()),
+            ("rows.csv", dataset.rows_csv()),
+        ):
+            atomic_write_bytes(folder / name, body, staging_root=paths.ml / STAGING_DIR)
+        reports.append(
+            StepReport(
+                series.room_id,
+                f"{len(dataset.rows):,} points x {dataset.feature_dim} -> {folder}",
+            )
+        )
+    return reports
+
+
+def train(
+    paths: LakePaths,
+    config: RcfConfig,
+    engine: str = "local",
+    rooms: list[str] | None = None,
+    sagemaker: SageMakerRcf | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[StepReport]:
+    """Train every room's forest and set its threshold from the training scores."""
+    _check_engine(engine, sagemaker)
+    reports = []
+    for series in read_room_series(paths.duckdb_file, rooms):
+        dataset = build_dataset(series, config)
+        fingerprint = dataset.fingerprint()
+        version = model_version(engine, config, fingerprint)
+        existing = load_model(paths, series.room_id)
+        if existing is not None and existing.model_version == version:
+            reports.append(StepReport(series.room_id, f"model {version} is current", True))
+            continue
+        if engine == "local":
+            forest = train_forest(dataset.features, config)
+            training_scores = score_points(forest, dataset.features)
+            artifact = f"forest-{version}.msgpack"
+            atomic_write_bytes(
+                models_dir(paths, series.room_id) / artifact,
+                save_forest(forest),
+                staging_root=paths.ml / STAGING_DIR,
+            )
+            trained_at, job = now(), None
+        else:
+            assert sagemaker is not None
+            csv = dataset.features_csv()
+            trained = sagemaker.train(series.room_id, version, fingerprint, csv)
+            training_scores = sagemaker.score(
+                series.room_id, version, fingerprint, csv, len(dataset.rows)
+            )
+            artifact, job = trained["model_data_url"], trained["training_job"]
+            trained_at = trained["trained_at"]
+        record = ModelRecord(
+            room_id=series.room_id,
+            engine=engine,
+            model_version=version,
+            trained_at=trained_at.astimezone(UTC).isoformat(),
+            threshold=threshold_from_scores(training_scores, config),
+            training_points=len(dataset.rows),
+            data_fingerprint=fingerprint,
+            config=asdict(config),
+            artifact=artifact,
+            training_job=job,
+        )
+        _save_model(paths, record)
+        reports.append(
+            StepReport(
+                series.room_id,
+                f"model {version}: {record.training_points:,} points, "
+                f"threshold {record.threshold:.3f}",
+            )
+        )
+    return reports
+
+
+def score_dataset(
+    record: ModelRecord, dataset: RoomDataset, paths: LakePaths, sagemaker: SageMakerRcf | None
+) -> ScoredRoom:
+    if record.engine == "local":
+        forest = load_forest((models_dir(paths, record.room_id) / record.artifact).read_bytes())
+        scores = score_points(forest, dataset.features)
+    else:
+        if sagemaker is None:
+            raise ValueError(
+                f"room {record.room_id}'s model is a SageMaker model: --engine sagemaker"
+            )
+        scores = sagemaker.score(
+            record.room_id,
+            record.model_version,
+            dataset.fingerprint(),
+            dataset.features_csv(),
+            len(dataset.rows),
+        )
+    series = dataset.series
+    return ScoredRoom(
+        room_id=record.room_id,
+        reading_ids=series.reading_ids[dataset.rows],
+        reading_at=series.reading_at[dataset.rows],
+        temperature_c=series.temperature_c[dataset.rows],
+        scores=scores,
+        threshold=record.threshold,
+        model_version=record.model_version,
+        trained_at=record.trained_at_utc,
+        engine=record.engine,
+        data_fingerprint=dataset.fingerprint(),
+    )
+
+
+def score(
+    paths: LakePaths,
+    engine: str = "local",
+    rooms: list[str] | None = None,
+    sagemaker: SageMakerRcf | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[tuple[LandReport, int]]:
+    """Score every room with its recorded model and land the scores; (report, anomalies) each."""
+    _check_engine(engine, sagemaker)
+    results = []
+    for series in read_room_series(paths.duckdb_file, rooms):
+        record = load_model(paths, series.room_id)
+        if record is None:
+            raise FileNotFoundError(
+                f"room {series.room_id} has no model; run `eventlake ml train` first"
+            )
+        if record.engine != engine:
+            raise ValueError(
+                f"room {series.room_id}'s model was trained by {record.engine}, not {engine}; "
+                f"train it with --engine {engine} first"
+            )
+        dataset = build_dataset(series, record.rcf_config)
+        landed = landed_version(paths.ml, series.room_id)
+        identity = {"model_version": record.model_version, "data": dataset.fingerprint()}
+        if landed is not None and landed.get("identity") == identity:
+            results.append((LandReport(series.room_id, 0, 0, len(dataset.rows), True), -1))
+            continue
+        scored = score_dataset(record, dataset, paths, sagemaker)
+        results.append((land_scores(scored, paths.ml, now()), scored.anomaly_count))
+    return results
