@@ -21,6 +21,7 @@ from typing import overload
 
 import numpy as np
 
+from ingestion.gaps import gap_mask
 from ingestion.sensors.anomalies import DEFAULT_EPISODES_PER_WEEK, AnomalyEpisode, inject_anomalies
 from ingestion.sensors.malformed import (
     MALFORMED_REASONS,
@@ -205,7 +206,10 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     np.clip(temps, TEMPERATURE_MIN_C + 0.01, TEMPERATURE_MAX_C - 0.01, out=temps)
     centi = np.rint(temps * 100).astype(np.int64)
 
-    dropped = _dropouts(n_rooms, n_steps, config.dropout_fraction, dropout_rng) & ~in_episode
+    dropped = (
+        gap_mask(n_rooms, n_steps, config.dropout_fraction, _DROPOUT_MAX_READINGS, dropout_rng)
+        & ~in_episode
+    )
     room_idx, step_idx = np.nonzero(~dropped)
     n = room_idx.size
 
@@ -286,23 +290,6 @@ def _physics(n_rooms: int, step_seconds: np.ndarray, rng: np.random.Generator) -
     temps *= noise_sd[:, None]
     temps += (base + sensor_offset)[:, None] + amplitude[:, None] * cycle
     return temps
-
-
-def _dropouts(n_rooms: int, n_steps: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Mask of readings never sent: short gaps of 1-10 readings covering ~``fraction``."""
-    dropped = np.zeros((n_rooms, n_steps), dtype=bool)
-    mean_gap = (1 + _DROPOUT_MAX_READINGS) / 2
-    n_gaps = round(fraction * n_rooms * n_steps / mean_gap)
-    if n_gaps == 0:
-        return dropped
-    rows = rng.integers(0, n_rooms, n_gaps)
-    starts = rng.integers(0, n_steps, n_gaps)
-    lengths = rng.integers(1, _DROPOUT_MAX_READINGS + 1, n_gaps)
-    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    steps = np.repeat(starts, lengths) + within
-    keep = steps < n_steps
-    dropped[np.repeat(rows, lengths)[keep], steps[keep]] = True
-    return dropped
 
 
 def _arrivals(

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.gaps import gap_mask
 from ingestion.sensors.simulator import ArrivalOrderedRecords
 from ingestion.traffic.malformed import (
     COUNT_FIELDS,
@@ -140,7 +141,7 @@ def simulate_traffic(config: TrafficSimulationConfig) -> TrafficSimulationResult
     counts[:, no_data] = 0
     occupancy[no_data] = UNKNOWN_OCCUPANCY
 
-    sent = ~_dropouts(n_loc, n_min, config.dropout_fraction, dropout_rng)
+    sent = ~gap_mask(n_loc, n_min, config.dropout_fraction, _DROPOUT_MAX_MINUTES, dropout_rng)
     loc_idx, min_idx = np.nonzero(sent)
     n = loc_idx.size
     event_s = minute_s[min_idx]
@@ -251,22 +252,6 @@ def _physics(
     metres = counts[0] * 4.5 + counts[1] * 6.0 + (counts[2] + counts[3]) * 16.0
     occupancy = np.rint(100.0 * metres / (car_speed / 3.6 * 60.0)).clip(0, 100).astype(np.int64)
     return speeds, counts, occupancy
-
-
-def _dropouts(n_loc: int, n_min: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Mask of minutes never sent: gaps of 1-30 minutes covering about ``fraction``."""
-    dropped = np.zeros((n_loc, n_min), dtype=bool)
-    n_gaps = round(fraction * n_loc * n_min / ((1 + _DROPOUT_MAX_MINUTES) / 2))
-    if n_gaps == 0:
-        return dropped
-    rows = rng.integers(0, n_loc, n_gaps)
-    starts = rng.integers(0, n_min, n_gaps)
-    lengths = rng.integers(1, _DROPOUT_MAX_MINUTES + 1, n_gaps)
-    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    steps = np.repeat(starts, lengths) + within
-    keep = steps < n_min
-    dropped[np.repeat(rows, lengths)[keep], steps[keep]] = True
-    return dropped
 
 
 def _arrivals(

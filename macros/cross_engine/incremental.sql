@@ -40,3 +40,18 @@
     {%- if sort -%}{%- do layout.update({'sort': sort}) -%}{%- endif -%}
     {{ return(layout) }}
 {%- endmacro %}
+
+
+{#- The whole config of an incremental model that rebuilds event-time partitions: each engine's
+    overwrite strategy, the partition key that delete+insert replaces, and the physical layout.
+    Models call config(**eventlake.partition_rebuild_config(...)). -#}
+{% macro partition_rebuild_config(unique_key, partition_by, dist=none, sort=none) -%}
+    {%- set settings = {
+        'materialized': 'incremental',
+        'incremental_strategy': eventlake.partition_overwrite_strategy(),
+        'unique_key': unique_key,
+        'on_schema_change': 'fail',
+    } -%}
+    {%- do settings.update(eventlake.physical_layout(partition_by=partition_by, dist=dist, sort=sort)) -%}
+    {{ return(settings) }}
+{%- endmacro %}

@@ -9,15 +9,12 @@
     lets an incremental run rebuild just the hours new lines touch, reading only the hours their
     windows reach back into, and still equal a full refresh.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=eventlake.partition_overwrite_strategy(),
+{{ config(**eventlake.partition_rebuild_config(
     unique_key='measured_hour',
-    on_schema_change='fail',
-    **eventlake.physical_layout(
-        partition_by=['year', 'month', 'day', 'hour'], dist='location_id', sort=['measured_at', 'location_id']
-    )
-) }}
+    partition_by=['year', 'month', 'day', 'hour'],
+    dist='location_id',
+    sort=['measured_at', 'location_id'],
+)) }}
 
 {%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
 {%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines)

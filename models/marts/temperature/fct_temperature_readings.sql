@@ -4,15 +4,12 @@
     data included) and rebuilds exactly those partitions from every accepted line of those dates,
     so it equals a full refresh.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=eventlake.partition_overwrite_strategy(),
+{{ config(**eventlake.partition_rebuild_config(
     unique_key='event_date',
-    on_schema_change='fail',
-    **eventlake.physical_layout(
-        partition_by=['event_date'], dist='room_id', sort=['event_date', 'room_id', 'reading_at']
-    )
-) }}
+    partition_by=['event_date'],
+    dist='room_id',
+    sort=['event_date', 'room_id', 'reading_at'],
+)) }}
 
 {%- set touched_dates = eventlake.partitions_to_rebuild(
     ref('int_temperature_readings_unioned'), 'event_date'

@@ -4,15 +4,12 @@
     segment's own jam indicator from its lanes' 3-measurement averages. Partitioned and rebuilt
     by measurement hour exactly like fct_traffic_measurements.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=eventlake.partition_overwrite_strategy(),
+{{ config(**eventlake.partition_rebuild_config(
     unique_key='measured_hour',
-    on_schema_change='fail',
-    **eventlake.physical_layout(
-        partition_by=['year', 'month', 'day', 'hour'], dist='segment_id', sort=['measured_minute', 'segment_id']
-    )
-) }}
+    partition_by=['year', 'month', 'day', 'hour'],
+    dist='segment_id',
+    sort=['measured_minute', 'segment_id'],
+)) }}
 
 {%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(ref('fct_traffic_measurements'))
     if eventlake.incremental_run() else [] -%}

@@ -5,15 +5,12 @@
     touch (late measurements land in their old hours); Athena batches the write through
     dbt-athena's partitions_limit, so a backfill of more than 100 hours needs no date ranges.
 -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=eventlake.partition_overwrite_strategy(),
+{{ config(**eventlake.partition_rebuild_config(
     unique_key='measured_hour',
-    on_schema_change='fail',
-    **eventlake.physical_layout(
-        partition_by=['year', 'month', 'day', 'hour'], dist='location_id', sort=['measured_at', 'location_id']
-    )
-) }}
+    partition_by=['year', 'month', 'day', 'hour'],
+    dist='location_id',
+    sort=['measured_at', 'location_id'],
+)) }}
 
 {%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(ref('int_traffic_measurements_windowed'))
     if eventlake.incremental_run() else [] -%}
