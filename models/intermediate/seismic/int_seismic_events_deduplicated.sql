@@ -17,7 +17,7 @@ ranked as (
         *,
         row_number() over (
             partition by event_id
-            order by last_updated_at desc, landed_at desc, source_file desc, feature_line_id
+            order by last_updated_at desc, landed_at desc, source_file desc, feature_line_id asc
         ) as version_rank,
         count(*) over (partition by event_id) as version_count
     from versions

@@ -18,9 +18,24 @@ events as (
 {{ eventlake.utm_ctes('events', 'latitude', 'longitude', columns) }}
 
 select
-    {%- for column in columns %}
-    {{ column }},
-    {%- endfor %}
+    event_id,
+    event_at,
+    last_updated_at,
+    event_date,
+    latitude,
+    longitude,
+    depth_km,
+    magnitude,
+    magnitude_type,
+    event_type,
+    authority,
+    flynn_region,
+    source_event_id,
+    source_catalog,
+    version_count,
+    feature_line_id,
+    source_file,
+    landed_at,
     utm_zone,
     utm_band,
     utm_hemisphere,

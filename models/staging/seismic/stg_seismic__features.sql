@@ -192,13 +192,17 @@ collection_rows as (
         cast(null as {{ dbt.type_string() }}) as event_id,
         cast(null as {{ dbt.type_timestamp() }}) as event_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_updated_at,
-        {%- for column in ['latitude', 'longitude', 'depth_km', 'magnitude'] %}
-        cast(null as double precision) as {{ column }},
-        {%- endfor %}
-        {%- for column in ['magnitude_type', 'event_type', 'authority', 'flynn_region',
-            'source_event_id', 'source_catalog', 'emsc_unid'] %}
-        cast(null as {{ dbt.type_string() }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        cast(null as double precision) as latitude,
+        cast(null as double precision) as longitude,
+        cast(null as double precision) as depth_km,
+        cast(null as double precision) as magnitude,
+        cast(null as {{ dbt.type_string() }}) as magnitude_type,
+        cast(null as {{ dbt.type_string() }}) as event_type,
+        cast(null as {{ dbt.type_string() }}) as authority,
+        cast(null as {{ dbt.type_string() }}) as flynn_region,
+        cast(null as {{ dbt.type_string() }}) as source_event_id,
+        cast(null as {{ dbt.type_string() }}) as source_catalog,
+        cast(null as {{ dbt.type_string() }}) as emsc_unid
     from checked_collections
     where collection_rejection_reason is not null
 
