@@ -31,7 +31,10 @@ class PublishedTable:
 
 
 # The facts the lake serves; relation names are dbt's (schema main_marts on the local target).
-CURATED_TABLES = (PublishedTable("main_marts.fct_temperature_readings", "event_date"),)
+CURATED_TABLES = (
+    PublishedTable("main_marts.fct_temperature_readings", "event_date"),
+    PublishedTable("main_marts.fct_seismic_events", "event_date"),
+)
 
 
 @dataclass(frozen=True)

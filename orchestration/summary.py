@@ -21,7 +21,12 @@ LAYERS = (
     ("agg_room_daily_temperatures", "main_marts.agg_room_daily_temperatures"),
     ("fct_room_temperature_series", "main_marts.fct_room_temperature_series"),
     ("dim_rooms", "main_marts.dim_rooms"),
+    ("raw lines (seismic daily files)", "raw.seismic_events"),
+    ("staging: seismic features", "main_staging.stg_seismic__features"),
+    ("fct_seismic_events", "main_marts.fct_seismic_events"),
+    ("agg_seismic_utm_zones", "main_marts.agg_seismic_utm_zones"),
 )
+DEEPEST_ZONES_SHOWN = 8
 
 
 @dataclass
@@ -29,6 +34,7 @@ class RunSummary:
     layer_rows: list[tuple[str, int]] = field(default_factory=list)
     quarantine: list[tuple[str, str, int]] = field(default_factory=list)
     rooms: list[tuple] = field(default_factory=list)
+    deepest_zones: list[tuple] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["Rows per layer:"]
@@ -48,6 +54,18 @@ class RunSummary:
         lines += [
             f"  {room:<6} {count:>9,} {low:>7.2f} {mean:>8.2f} {high:>7.2f} {sd:>7.2f} {cov:>8.1%}"
             for room, count, low, mean, high, sd, cov in self.rooms
+        ]
+        lines.append("Deepest-quartile UTM zones (quartile 4 of NTILE(4) over average depth):")
+        if not self.deepest_zones:
+            lines.append("  (none)")
+        else:
+            lines.append(
+                f"  {'zone':<5} {'events':>7} {'avg km':>7} {'max km':>7} {'avg mag':>7}"
+                f" {'lat':>8} {'lon':>9}"
+            )
+        lines += [
+            f"  {zone:<5} {n:>7,} {avg:>7.1f} {deepest:>7.1f} {mag:>7.2f} {lat:>8.2f} {lon:>9.2f}"
+            for zone, n, avg, deepest, mag, lat, lon in self.deepest_zones
         ]
         return "\n".join(lines)
 
@@ -71,5 +89,11 @@ def read_summary(paths: LakePaths) -> RunSummary:
             "   where f.room_id = d.room_id),"
             " sum(reading_count) / sum(expected_reading_count)"
             " from main_marts.agg_room_daily_temperatures d group by room_id order by room_id"
+        ).fetchall()
+        summary.deepest_zones = con.execute(
+            "select utm_zone_band, event_count, avg_depth_km, max_depth_km, avg_magnitude,"
+            " avg_latitude, avg_longitude from main_marts.agg_seismic_utm_zones"
+            " where depth_quartile = 4 order by avg_depth_km desc, utm_zone_band limit ?",
+            [DEEPEST_ZONES_SHOWN],
         ).fetchall()
     return summary

@@ -53,6 +53,8 @@ MARTS = (
     "main_marts.fct_room_temperature_series",
     "main_marts.dim_rooms",
     "main_quarantine.quarantine_rejected_rows",
+    "main_marts.fct_seismic_events",
+    "main_marts.agg_seismic_utm_zones",
 )
 
 

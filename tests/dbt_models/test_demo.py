@@ -35,15 +35,20 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Per-room statistics",
         "Outputs:",
         "dbt build passed",
+        "Deepest-quartile UTM zones",
     ):
         assert section in first
     assert "history_files  timestamp_unparseable" in first  # the CSV's bad rows are reported
     paths = lake_paths(tmp_path)
     assert list((paths.curated / "fct_temperature_readings").glob("event_date=*/part-0.parquet"))
     assert list((paths.lake / "labels" / "sensor_anomalies").glob("batch-*.csv"))
+    assert list((paths.curated / "fct_seismic_events").glob("event_date=*/part-0.parquet"))
+    assert "seismic_events depth_not_numeric" in first  # the USGS file's event without depth
+    assert "1 seismic files imported (1 usgs)" in first
     before = marts_fingerprint(paths)
 
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
+    assert "0 seismic files imported (none), 1 already imported" in second
     assert "0 partitions written" in second
     assert marts_fingerprint(paths) == before

@@ -239,6 +239,7 @@ def test_docs_site_catalogs_every_model_with_its_lineage(built_lake) -> None:
     assert set(manifest["exposures"]) == {
         "exposure.eventlake.temperature_dashboard",
         "exposure.eventlake.rcf_anomaly_detection",
+        "exposure.eventlake.subduction_zone_map",
     }
     fact = "model.eventlake.fct_temperature_readings"
     assert "model.eventlake.int_temperature_readings_deduplicated" in manifest["parent_map"][fact]
