@@ -10,7 +10,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark clean
+.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark benchmark-seismic clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -53,6 +53,9 @@ docs: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_temperature_pipeline.py
+
+benchmark-seismic: setup
+	$(BIN)/python benchmarks/bench_seismic_pipeline.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data
