@@ -10,7 +10,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark benchmark-rcf clean
+.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark benchmark-rcf benchmark-seismic clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -58,6 +58,9 @@ benchmark: setup
 benchmark-rcf: setup
 	$(BIN)/python benchmarks/eval_rcf_quality.py
 	$(BIN)/python benchmarks/bench_rcf_performance.py
+
+benchmark-seismic: setup
+	$(BIN)/python benchmarks/bench_seismic_pipeline.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data

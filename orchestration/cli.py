@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NoReturn
 
 from ingestion.settings import LakePaths, lake_paths
@@ -51,6 +51,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _utc_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from exc
+
+
 def _broker(text: str) -> tuple[str, int]:
     from ingestion.delivery.mqtt import parse_broker
 
@@ -92,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("simulate", "simulate sensor readings and deliver them"),
         ("simulate-traffic", "simulate traffic detector measurements and land them"),
         ("import-history", "land historical CSV files (folder, file or s3://)"),
+        ("simulate-seismic", "simulate daily EMSC earthquake files and land them"),
+        ("import-seismic", "land FDSN/EMSC/USGS GeoJSON files (folder, file or s3://)"),
         ("extract-db", "extract the sensor database incrementally"),
         ("build", "dbt build on the local lake, then publish curated Parquet"),
         ("publish", "publish changed fact partitions as curated Parquet"),
@@ -178,6 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     hist = sub.choices["import-history"]
     hist.add_argument("source", help="a local file or folder, or s3://bucket/prefix")
+
+    quake = sub.choices["simulate-seismic"]
+    quake.add_argument("--start", type=_utc_date, required=True, help="first day (UTC date)")
+    quake.add_argument("--days", type=_positive_int, default=7, help="daily files (default 7)")
+    quake.add_argument(
+        "--events-per-day", type=_positive_int, default=300, help="mean events a day (default 300)"
+    )
+    quake.add_argument("--invalid-fraction", type=_fraction, default=0.0)
+    quake.add_argument(
+        "--broken-files", type=int, default=0, help="whole daily files landed broken (default 0)"
+    )
+    quake.add_argument("--seed", type=int, default=0)
+
+    quake_import = sub.choices["import-seismic"]
+    quake_import.add_argument("source", help="a local file or folder, or s3://bucket/prefix")
 
     db = sub.choices["extract-db"]
     db.add_argument("--url", help="SQLAlchemy URL (default: the demo SQLite file)")
@@ -291,6 +315,26 @@ def _run(args: argparse.Namespace) -> int:
             f"{imported.files_imported} files imported, {imported.files_skipped} already imported, "
             f"{imported.lines_landed:,} lines landed"
         )
+    elif args.command == "simulate-seismic":
+        from ingestion.seismic import SeismicConfig
+        from ingestion.seismic.landing import land_seismic
+
+        landing = land_seismic(
+            SeismicConfig(
+                start=args.start,
+                days=args.days,
+                events_per_day=args.events_per_day,
+                seed=args.seed,
+                invalid_fraction=args.invalid_fraction,
+                broken_files=args.broken_files,
+            ),
+            paths,
+        )
+        print(f"batch {landing.batch_id}: {landing.describe()}")
+    elif args.command == "import-seismic":
+        from ingestion.seismic.importer import import_seismic_files
+
+        print(import_seismic_files(args.source, paths=paths, progress=progress).describe())
     elif args.command == "extract-db":
         from ingestion.history.database import default_demo_url, extract_database
 

@@ -20,6 +20,9 @@ from pathlib import Path
 from ingestion.history.database import create_demo_database, default_demo_url, extract_database
 from ingestion.history.files import import_history_files
 from ingestion.raw_zone import atomic_write_bytes
+from ingestion.seismic import SeismicConfig
+from ingestion.seismic.importer import import_seismic_files
+from ingestion.seismic.landing import land_seismic
 from ingestion.sensors import SimulationConfig, load_room_ids, simulate
 from ingestion.sensors.landing import land_simulation
 from ingestion.settings import PROJECT_ROOT, LakePaths
@@ -35,6 +38,38 @@ BAD_HISTORY_ROWS = (
     {"timestamp": "", "room_id": "A102", "temp": "19.0"},
     {"timestamp": "2024-06-01 12:00:00", "room_id": "A101", "temp": "n/a"},
 )
+
+
+# Seismic share of the demo: a few hundred events a day keeps its cost to a couple of seconds.
+SEISMIC_EVENTS_PER_DAY = 150
+
+
+def write_usgs_file(folder: Path, end: datetime) -> Path:
+    """A small USGS-style export (epoch-ms times, `place`, positive depth), made once; one of
+    its events has no depth, which the pipeline must quarantine rather than drop or fix."""
+    path = folder / f"usgs_{end:%Y-%m-%d}.geojson"
+    if path.exists():
+        return path
+    at = int((end - timedelta(hours=6)).timestamp() * 1000)
+    events = (
+        ("us6000demo1", 142.4, 38.1, 41.0, 5.8, "near the east coast of Honshu, Japan"),
+        ("us6000demo2", -177.6, -24.9, 412.0, 4.9, "south of the Fiji Islands"),
+        ("us6000demo3", -71.4, -19.6, None, 4.4, "Tarapaca, Chile"),
+    )
+    features = [
+        {
+            "type": "Feature",
+            "id": event_id,
+            "geometry": {"type": "Point", "coordinates": [lon, lat, depth]},
+            "properties": {"mag": mag, "place": place, "time": at, "updated": at + 600_000,
+                           "magType": "mww", "net": "us", "code": event_id[2:],
+                           "type": "earthquake"},
+        }
+        for event_id, lon, lat, depth, mag, place in events
+    ]  # fmt: skip
+    body = {"type": "FeatureCollection", "metadata": {"count": len(features)}, "features": features}
+    atomic_write_bytes(path, json.dumps(body).encode(), staging_root=folder / ".staging")
+    return path
 
 
 @dataclass(frozen=True)
@@ -204,6 +239,22 @@ def run_demo(
             f"extracted in {extracted.chunks} chunks (high-water mark {extracted.describe_mark()})"
         )
 
+    def seismic() -> str:
+        landing = land_seismic(
+            SeismicConfig(
+                start=(config.end - timedelta(days=config.days)).date(),
+                days=config.days,
+                events_per_day=SEISMIC_EVENTS_PER_DAY,
+                seed=config.seed,
+                invalid_fraction=0.02,
+            ),
+            paths,
+            arrivals_not_after=config.end,
+        )
+        usgs = write_usgs_file(sources / "seismic_usgs", config.end)
+        imported = import_seismic_files(usgs.parent, paths=paths, progress=config.progress)
+        return f"{landing.describe()}; {imported.describe()}"
+
     def build() -> str:
         run_dbt(["build"], paths)
         return "dbt build passed (seeds, snapshot, models, data and unit tests)"
@@ -236,6 +287,7 @@ def run_demo(
     report.timed("simulate and land traffic measurements (local Firehose)", traffic, say)
     report.timed("import historical CSV files", history_files, say)
     report.timed("extract the sensor database", database, say)
+    report.timed("simulate, land and import seismic files", seismic, say)
     report.timed("dbt build on DuckDB", build, say)
     report.timed("source freshness", freshness, say)
     report.timed("publish curated Parquet", publish, say)

@@ -40,6 +40,7 @@ class PublishedTable:
 CURATED_TABLES = (
     PublishedTable("main_marts.fct_temperature_readings", ("event_date",)),
     PublishedTable("main_marts.fct_traffic_measurements", ("year", "month", "day", "hour")),
+    PublishedTable("main_marts.fct_seismic_events", ("event_date",)),
 )
 
 

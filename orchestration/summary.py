@@ -25,7 +25,12 @@ LAYERS = (
     ("staging: traffic", "main_staging.stg_traffic_firehose__measurements"),
     ("fct_traffic_measurements", "main_marts.fct_traffic_measurements"),
     ("agg_traffic_segment_minutes", "main_marts.agg_traffic_segment_minutes"),
+    ("raw lines (seismic daily files)", "raw.seismic_events"),
+    ("staging: seismic features", "main_staging.stg_seismic__features"),
+    ("fct_seismic_events", "main_marts.fct_seismic_events"),
+    ("agg_seismic_utm_zones", "main_marts.agg_seismic_utm_zones"),
 )
+DEEPEST_ZONES_SHOWN = 8
 
 
 @dataclass
@@ -37,6 +42,7 @@ class RunSummary:
     traffic: tuple[int, int, int] = (0, 0, 0)
     jam_segments: list[tuple] = field(default_factory=list)
     anomalies: list[tuple] = field(default_factory=list)
+    deepest_zones: list[tuple] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["Rows per layer:"]
@@ -76,6 +82,18 @@ class RunSummary:
                 f"  {room:<6} {scored:>9,} {flagged:>8,} {events:>7,} {days:>5}"
                 for room, scored, flagged, events, days in self.anomalies
             ]
+        lines.append("Deepest-quartile UTM zones (quartile 4 of NTILE(4) over average depth):")
+        if not self.deepest_zones:
+            lines.append("  (none)")
+        else:
+            lines.append(
+                f"  {'zone':<5} {'events':>7} {'avg km':>7} {'max km':>7} {'avg mag':>7}"
+                f" {'lat':>8} {'lon':>9}"
+            )
+        lines += [
+            f"  {zone:<5} {n:>7,} {avg:>7.1f} {deepest:>7.1f} {mag:>7.2f} {lat:>8.2f} {lon:>9.2f}"
+            for zone, n, avg, deepest, mag, lat, lon in self.deepest_zones
+        ]
         return "\n".join(lines)
 
 
@@ -109,6 +127,12 @@ def read_summary(paths: LakePaths) -> RunSummary:
             " group by all order by 3 desc, 1 limit 5"
         ).fetchall()
         summary.anomalies = _anomalies_per_room(con)
+        summary.deepest_zones = con.execute(
+            "select utm_zone_band, event_count, avg_depth_km, max_depth_km, avg_magnitude,"
+            " avg_latitude, avg_longitude from main_marts.agg_seismic_utm_zones"
+            " where depth_quartile = 4 order by avg_depth_km desc, utm_zone_band limit ?",
+            [DEEPEST_ZONES_SHOWN],
+        ).fetchall()
     return summary
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import os
 import sys
@@ -37,7 +36,16 @@ from typing import Any, BinaryIO
 from ingestion.history.transforms import DEFAULT_MAPPING, ColumnMapping, to_payload
 from ingestion.raw_zone import RawZone, utcnow
 from ingestion.settings import LakePaths, lake_paths
-from ingestion.state import load_json_state, save_json_state
+from ingestion.source_files import (
+    HashingReader,
+    SourceError,
+    SourceFile,
+    already_imported,
+    list_sources,
+    open_binary,
+    save_manifest,
+)
+from ingestion.source_files import load_manifest as load_source_manifest
 
 FEED = "sensor_history"
 STREAM = "eventlake-history"
@@ -46,7 +54,7 @@ DEFAULT_MAX_LINES = 100_000
 _PROGRESS_EVERY = 1_000
 
 
-class HistoryImportError(RuntimeError):
+class HistoryImportError(SourceError):
     """A source that cannot be imported, with what to do about it."""
 
 
@@ -61,105 +69,9 @@ class ImportReport:
     objects: list[Path] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One CSV file to import: its URI, a fingerprint, and how to open it."""
-
-    uri: str
-    fingerprint: dict[str, Any]
-    gzip_compressed: bool
-    local_path: Path | None = None
-    bucket: str | None = None
-    key: str | None = None
-
-
 def _is_csv(name: str) -> bool:
     lower = name.lower()
     return lower.endswith(".csv") or lower.endswith(".csv.gz")
-
-
-# --------------------------------------------------------------------------- listing sources
-
-
-def _local_sources(root: Path) -> Iterator[SourceFile]:
-    if not root.exists():
-        raise HistoryImportError(
-            f"source {root} does not exist; pass a CSV file, a folder or s3://"
-        )
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    for path in files:
-        if path is not root and not _is_csv(path.name):
-            continue
-        stat = path.stat()
-        resolved = path.resolve()
-        yield SourceFile(
-            uri=resolved.as_uri(),
-            fingerprint={"size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
-            gzip_compressed=path.name.lower().endswith(".gz"),
-            local_path=resolved,
-        )
-
-
-def _parse_s3_uri(uri: str) -> tuple[str, str]:
-    rest = uri[len("s3://") :]
-    bucket, _, prefix = rest.partition("/")
-    if not bucket:
-        raise HistoryImportError(f"{uri!r} names no bucket; expected s3://bucket/prefix")
-    return bucket, prefix
-
-
-def _s3_sources(uri: str, client: Any, page_size: int) -> Iterator[SourceFile]:
-    bucket, prefix = _parse_s3_uri(uri)
-    paginator = client.get_paginator("list_objects_v2")
-    pages = paginator.paginate(
-        Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
-    )
-    for page in pages:
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if not _is_csv(key) and key != prefix:
-                continue
-            yield SourceFile(
-                uri=f"s3://{bucket}/{key}",
-                fingerprint={"etag": obj["ETag"].strip('"'), "size": obj["Size"]},
-                gzip_compressed=key.lower().endswith(".gz"),
-                bucket=bucket,
-                key=key,
-            )
-
-
-# --------------------------------------------------------------------------- reading
-
-
-class _HashingReader(io.RawIOBase):
-    """Wraps a binary stream (file or botocore StreamingBody), hashing every byte read."""
-
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-        self.sha256 = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.sha256.update(data)
-        return n
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
-
-
-def _open_binary(source: SourceFile, client: Any) -> BinaryIO:
-    if source.local_path is not None:
-        return open(source.local_path, "rb")
-    response = client.get_object(Bucket=source.bucket, Key=source.key)
-    return response["Body"]
 
 
 def _raw_text(fields: list[str]) -> str:
@@ -201,7 +113,7 @@ def _read_lines(
 
     After the generator is exhausted, ``source.fingerprint`` of local files gains ``sha256``.
     """
-    hashing = _HashingReader(_open_binary(source, client))
+    hashing = HashingReader(open_binary(source, client))
     with io.BufferedReader(hashing, buffer_size=1 << 20) as buffered:
         binary: BinaryIO = buffered
         if source.gzip_compressed:
@@ -227,32 +139,7 @@ def manifest_path(paths: LakePaths) -> Path:
 
 def load_manifest(paths: LakePaths) -> dict[str, dict[str, Any]]:
     """``{source uri: {"fingerprint": ..., "lines": n, "imported_at": iso}}``."""
-    return load_json_state(manifest_path(paths), {"files": {}})["files"]
-
-
-def _save_manifest(paths: LakePaths, files: dict[str, dict[str, Any]]) -> None:
-    save_json_state(manifest_path(paths), {"version": 1, "files": files})
-
-
-def _already_imported(source: SourceFile, entry: dict[str, Any] | None) -> bool:
-    if entry is None:
-        return False
-    old = entry["fingerprint"]
-    if source.local_path is None:
-        return (
-            old.get("etag") == source.fingerprint["etag"]
-            and old.get("size") == (source.fingerprint["size"])
-        )
-    if old.get("size") != source.fingerprint["size"]:
-        return False
-    if old.get("mtime_ns") == source.fingerprint["mtime_ns"]:
-        return True
-    # Touched but maybe not changed: compare content.
-    digest = hashlib.sha256()
-    with open(source.local_path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return old.get("sha256") == digest.hexdigest()
+    return load_source_manifest(manifest_path(paths))
 
 
 # --------------------------------------------------------------------------- import
@@ -288,15 +175,14 @@ def import_history_files(
         raise ValueError("max_lines_per_object must be at least 1")
     paths = paths or lake_paths()
     zone = RawZone(paths.raw)
-    source_str = os.fspath(source)
-    if source_str.startswith("s3://"):
-        if s3_client is None:
-            import boto3
-
-            s3_client = boto3.client("s3")
-        sources: Iterator[SourceFile] = _s3_sources(source_str, s3_client, s3_page_size)
-    else:
-        sources = _local_sources(Path(source_str))
+    sources, s3_client = list_sources(
+        os.fspath(source),
+        accept=_is_csv,
+        s3_client=s3_client,
+        page_size=s3_page_size,
+        error=HistoryImportError,
+        expected="a CSV file",
+    )
 
     manifest = load_manifest(paths)
     report = ImportReport()
@@ -321,12 +207,12 @@ def import_history_files(
                     "imported_at": stamp,
                 }
             completed.clear()
-            _save_manifest(paths, manifest)
+            save_manifest(manifest_path(paths), manifest)
 
     with _progress(progress) as bar:
         for src in sources:
             report.files_seen += 1
-            if _already_imported(src, manifest.get(src.uri)):
+            if already_imported(src, manifest.get(src.uri)):
                 report.files_skipped += 1
                 continue
             lines = 0

@@ -150,4 +150,32 @@
 
 {% macro redshift__utc_to_local(ts, zone) -%}
     convert_timezone('UTC', '{{ zone }}', {{ ts }})
+{#- Parse an ISO 8601 UTC instant 'YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z' strictly (the FDSN/EMSC event
+    time); anything else, an impossible date included, gives NULL. -#}
+{% macro try_parse_iso8601_utc(text_expr) -%}
+    {{ return(adapter.dispatch('try_parse_iso8601_utc', 'eventlake')(text_expr)) }}
+{%- endmacro %}
+
+{% macro default__try_parse_iso8601_utc(text_expr) -%}
+    case
+        when regexp_full_match({{ text_expr }}, '\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z')
+            then try_strptime(
+                rtrim({{ text_expr }}, 'Z'), ['%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S']
+            )
+    end
+{%- endmacro %}
+
+{% macro athena__try_parse_iso8601_utc(text_expr) -%}
+    case
+        when regexp_like({{ text_expr }}, '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$')
+            then cast(try(from_iso8601_timestamp({{ text_expr }})) at time zone 'UTC' as timestamp)
+    end
+{%- endmacro %}
+
+{#- Redshift has no TRY: as for try_parse_timestamp, the pattern rules out impossible fields. -#}
+{% macro redshift__try_parse_iso8601_utc(text_expr) -%}
+    case
+        when {{ text_expr }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?Z$'
+            then cast(replace(replace({{ text_expr }}, 'T', ' '), 'Z', '') as timestamp)
+    end
 {%- endmacro %}

@@ -1,5 +1,7 @@
 {#-
     Raw feeds are read as lines of text so a malformed line is a row, not a reader error.
+    A feed whose lines can be long (one daily FeatureCollection per line) sets
+    meta.raw_max_line_bytes on its source; DuckDB's reader refuses longer lines (default 2 MB).
     Every engine exposes each feed with the same three columns:
       line         the raw line (NULL for an empty line)
       source_file  the object it came from
@@ -39,6 +41,10 @@
                     delim = chr(31), quote = '', escape = '', header = false,
                     auto_detect = false, strict_mode = false, null_padding = true,
                     filename = true, compression = 'auto'
+                    {%- if node.meta.get('raw_max_line_bytes') %},
+                    max_line_size = {{ node.meta['raw_max_line_bytes'] }},
+                    buffer_size = {{ 2 * node.meta['raw_max_line_bytes'] }}
+                    {%- endif %}
                 )
             {%- endset -%}
         {%- else -%}

@@ -55,6 +55,8 @@ MARTS = (
     "main_quarantine.quarantine_rejected_rows",
     "main_marts.fct_traffic_measurements",
     "main_marts.agg_traffic_segment_minutes",
+    "main_marts.fct_seismic_events",
+    "main_marts.agg_seismic_utm_zones",
 )
 
 

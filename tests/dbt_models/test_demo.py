@@ -38,6 +38,7 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Outputs:",
         "dbt build passed",
         "Anomalies found per room (Random Cut Forest):",
+        "Deepest-quartile UTM zones",
     ):
         assert section in first
     assert "history_files    timestamp_unparseable" in first  # the CSV's bad rows are reported
@@ -48,6 +49,9 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
     assert list(traffic.glob("year=2026/month=4/day=*/hour=*/part-0.parquet"))
     assert "traffic_firehose invalid_json" in first
     assert list((paths.ml / "anomaly_scores").glob("room_id=*/reading_date=*/part-0.parquet"))
+    assert list((paths.curated / "fct_seismic_events").glob("event_date=*/part-0.parquet"))
+    assert "seismic_events depth_not_numeric" in first  # the USGS file's event without depth
+    assert "1 seismic files imported (1 usgs)" in first
     before = marts_fingerprint(paths)
     anomalies_before = [table_fingerprint(paths, r) for r in ANOMALY_MARTS]
     assert anomalies_before[0][0] > 0
@@ -55,6 +59,8 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
     assert second.count(" 0 partitions written") == 2  # the temperature and traffic facts
+    assert "0 seismic files imported (none), 1 already imported" in second
+    assert "0 partitions written" in second
     assert marts_fingerprint(paths) == before
     assert "0 of 2 room models trained, 0 rooms re-scored" in second
     assert [table_fingerprint(paths, r) for r in ANOMALY_MARTS] == anomalies_before

@@ -42,6 +42,20 @@ RAW_FEEDS = sorted(
         )
     )
 )
+# The seismic flatten and UTM SQL per engine (no hyperbolic function anywhere: Redshift has none).
+SEISMIC_MARKERS = {
+    "athena": (
+        "cross join unnest(",
+        "as array(json))",
+        "with ordinality as flattened (element, element_index)",
+        "from_iso8601_timestamp(",
+    ),
+    "redshift": (
+        'collections.doc."features" as element at element_position',
+        'is_array(collections.doc."features")',
+        'json_typeof(record."geometry"."coordinates"[1])',
+    ),
+}
 # What each engine's dispatched macros must put in the staging SQL.
 DIALECT_MARKERS = {
     "athena": ("try(json_parse(line))", "json_extract_scalar(", "date_parse("),
@@ -131,6 +145,39 @@ def test_fact_layout_per_engine(engine: str, compiled_project) -> None:
         assert "partitioned_by" not in config
 
 
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_seismic_models_use_the_engines_own_sql(engine: str, mode: str, compiled_project) -> None:
+    compiled = compiled_project(engine, mode) / "compiled" / "eventlake" / "models"
+    staging = (compiled / "staging/seismic/stg_seismic__features.sql").read_text()
+    for marker in SEISMIC_MARKERS[engine]:
+        assert marker in staging, f"{engine} seismic staging lacks {marker}"
+    assert "from_json(" not in staging  # DuckDB's parser stays on DuckDB
+    utm = (compiled / "intermediate/seismic/int_seismic_events_projected_to_utm.sql").read_text()
+    utm = re.sub(r"--[^\n]*", "", utm)  # comments may name the functions they replace
+    assert "atan2(" in utm and "exp(" in utm and "ln(" in utm
+    for missing in ("sinh(", "cosh(", "tanh(", "atanh(", "asinh("):
+        assert missing not in utm, f"{missing} does not exist on every engine"
+    fact = (compiled / "marts/seismic/fct_seismic_events.sql").read_text()
+    assert ("event_date in (" in fact) == (mode == "incremental")
+
+
+def test_seismic_marts_layout_per_engine(engine: str, compiled_project) -> None:
+    manifest = json.loads((compiled_project(engine, "incremental") / "manifest.json").read_text())
+    fact = manifest["nodes"]["model.eventlake.fct_seismic_events"]["config"]
+    zones = manifest["nodes"]["model.eventlake.agg_seismic_utm_zones"]["config"]
+    assert zones["materialized"] == "table"
+    if engine == "athena":
+        assert fact["incremental_strategy"] == "insert_overwrite"
+        assert fact["partitioned_by"] == ["event_date"]
+        assert "dist" not in fact and "dist" not in zones
+        assert fact.get("format", "parquet") == "parquet"  # dbt-athena's default table format
+    else:
+        assert fact["incremental_strategy"] == "delete+insert"
+        assert (fact["dist"], fact["sort"]) == ("event_id", ["event_date", "event_at"])
+        assert (zones["dist"], zones["sort"]) == ("all", ["utm_zone", "utm_band"])
+        assert "partitioned_by" not in fact
+
+
 def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None:
     project = ensure_profiles()
     env = {
@@ -164,7 +211,7 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
     )
     assert completed.returncode == 0, completed.stdout[-3000:]
     ddl = completed.stdout
-    assert {"sensor_readings", "traffic_measurements"} <= set(RAW_FEEDS)
+    assert {"sensor_readings", "traffic_measurements", "seismic_events"} <= set(RAW_FEEDS)
     for feed in RAW_FEEDS:
         assert f"s3://example-lake/raw/{feed}/" in ddl
         assert f"create or replace view raw.{feed} as" in ddl

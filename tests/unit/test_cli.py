@@ -52,6 +52,9 @@ def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
         ("ml", "train", "--engine", "spark"),
         ("ml", "train", "--shingle-size", "0"),
         ("ml", "score", "--threshold-quantile", "1.5"),
+        ("simulate-seismic", "--start", "yesterday"),
+        ("simulate-seismic", "--start", "2026-01-01", "--invalid-fraction", "1.5"),
+        ("import-seismic",),
     ],
 )
 def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -75,6 +78,8 @@ def test_wrong_arguments_give_one_line_and_exit_2(args: tuple[str, ...], tmp_pat
         ("ml", "train"),
         ("ml", "evaluate"),
         ("ml", "score", "--engine", "sagemaker"),
+        ("import-seismic", "/definitely/not/here"),
+        ("simulate-seismic", "--start", "2026-01-01", "--days", "2", "--broken-files", "3"),
     ],
 )
 def test_failures_give_one_line_and_exit_1(args: tuple[str, ...], tmp_path: Path) -> None:
@@ -122,6 +127,8 @@ def test_help_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
         "summary",
         "mqtt-bridge",
         "ml",
+        "simulate-seismic",
+        "import-seismic",
     ):
         assert command in out
 
@@ -147,3 +154,18 @@ def test_simulate_traffic_lands_locally_once(tmp_path: Path) -> None:
     landed = list((tmp_path / "lake" / "raw" / "traffic_measurements").rglob("*"))
     lines = sum(len(p.read_text().splitlines()) for p in landed if p.is_file())
     assert lines == 180
+
+
+def test_seismic_simulate_and_import_land_once(tmp_path: Path) -> None:
+    args = ("simulate-seismic", "--start", "2026-01-01", "--days", "2", "--events-per-day", "20")
+    first, again = _run(*args, data_dir=tmp_path), _run(*args, data_dir=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "2 daily files" in first.stdout and first.stdout.rstrip().endswith("landed")
+    assert "already landed, skipped" in again.stdout
+    source = tmp_path / "quake.geojson"
+    source.write_text('{"type": "FeatureCollection", "features": []}')
+    imported = _run("import-seismic", str(source), data_dir=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "1 seismic files imported (1 emsc), 0 already imported"
+    repeat = _run("import-seismic", str(source), data_dir=tmp_path)
+    assert repeat.stdout.strip() == "0 seismic files imported (none), 1 already imported"
