@@ -150,6 +150,9 @@
 
 {% macro redshift__utc_to_local(ts, zone) -%}
     convert_timezone('UTC', '{{ zone }}', {{ ts }})
+{%- endmacro %}
+
+
 {#- Parse an ISO 8601 UTC instant 'YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z' strictly (the FDSN/EMSC event
     time); anything else, an impossible date included, gives NULL. -#}
 {% macro try_parse_iso8601_utc(text_expr) -%}
