@@ -202,3 +202,14 @@
         when json_typeof({{ value }}) = 'number' then cast({{ value }} as double precision)
     end
 {%- endmacro %}
+
+
+{#- For each key of a json_parse_fields handle, two columns: has_<name> (present and not null)
+    and <name> (its value when a JSON number), named by `aliases` or else by the key itself. -#}
+{% macro json_number_columns(handle, keys, aliases={}) -%}
+    {%- for key in keys %}
+    {{ eventlake.json_value_present(eventlake.json_doc_field(handle, keys, key)) }} as has_{{ aliases.get(key, key) }},
+    {{ eventlake.json_value_number(eventlake.json_doc_field(handle, keys, key)) }} as {{ aliases.get(key, key) }}
+    {{- ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -50,12 +50,7 @@ fields as (
         line,
         line_occurrence,
         is_json_object,
-        {%- for key in keys %}
-            {{ eventlake.json_value_present(eventlake.json_doc_field('field_values', keys, key)) }}
-                as has_{{ aliases.get(key, key) }},
-            {{ eventlake.json_value_number(eventlake.json_doc_field('field_values', keys, key)) }}
-                as {{ aliases.get(key, key) }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ eventlake.json_number_columns('field_values', keys, aliases) }}
     from extracted
 
 ),
@@ -66,7 +61,8 @@ checked as (
         *,
         case
             -- trim copies the line, so only lines that are not JSON objects pay for it
-            when not is_json_object then case when line is null or trim(line) = '' then 'empty_line' else 'invalid_json' end
+            when not is_json_object
+                then case when line is null or trim(line) = '' then 'empty_line' else 'invalid_json' end
             when not has_location_number then 'missing_location_id'
             when
                 location_number is null or location_number < 1
