@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,16 +42,20 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Deepest-quartile UTM zones",
     ):
         assert section in first
-    assert "history_files    timestamp_unparseable" in first  # the CSV's bad rows are reported
+    # bad rows of every feed are reported with their reason
+    for feed, reason in (
+        ("history_files", "timestamp_unparseable"),
+        ("traffic_firehose", "invalid_json"),
+        ("seismic_events", "depth_not_numeric"),
+    ):
+        assert re.search(rf"^  {feed} +{reason} ", first, re.MULTILINE), (feed, reason)
     paths = lake_paths(tmp_path)
     assert list((paths.curated / "fct_temperature_readings").glob("event_date=*/part-0.parquet"))
     assert list((paths.lake / "labels" / "sensor_anomalies").glob("batch-*.csv"))
     traffic = paths.curated / "fct_traffic_measurements"
     assert list(traffic.glob("year=2026/month=4/day=*/hour=*/part-0.parquet"))
-    assert "traffic_firehose invalid_json" in first
     assert list((paths.ml / "anomaly_scores").glob("room_id=*/reading_date=*/part-0.parquet"))
     assert list((paths.curated / "fct_seismic_events").glob("event_date=*/part-0.parquet"))
-    assert "seismic_events depth_not_numeric" in first  # the USGS file's event without depth
     assert "1 seismic files imported (1 usgs)" in first
     before = marts_fingerprint(paths)
     anomalies_before = [table_fingerprint(paths, r) for r in ANOMALY_MARTS]
@@ -58,7 +63,7 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
 
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
-    assert second.count(" 0 partitions written") == 2  # the temperature and traffic facts
+    assert second.count(" 0 partitions written") == 3  # the temperature, traffic, seismic facts
     assert "0 seismic files imported (none), 1 already imported" in second
     assert "0 partitions written" in second
     assert marts_fingerprint(paths) == before
