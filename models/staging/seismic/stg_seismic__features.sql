@@ -64,11 +64,14 @@ collections as (
 
 checked_collections as (
 
+    -- the checks in check_order (empty_line, invalid_json, missing_features_array); a JSON
+    -- object is never blank, so only lines that are not one are trimmed (a copy of a long line)
     select
         *,
         case
-            when line is null or trim(line) = '' then 'empty_line'
-            when not {{ eventlake.json_is_object('doc') }} then 'invalid_json'
+            when line is null then 'empty_line'
+            when not {{ eventlake.json_is_object('doc') }}
+                then case when trim(line) = '' then 'empty_line' else 'invalid_json' end
             when not {{ eventlake.json_field_is_array('doc', 'features') }} then 'missing_features_array'
         end as collection_rejection_reason
     from collections
