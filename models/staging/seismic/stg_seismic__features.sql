@@ -105,7 +105,7 @@ fields as (
         line_occurrence,
         element_index,
         {{ eventlake.json_to_text('element') }} as raw_feature,
-        {{ eventlake.json_is_object('element') }} as is_json_object,
+        {{ eventlake.json_element_is_object('element') }} as is_json_object,
         {{ eventlake.json_record_text('record', 'id') }} as event_id,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[0]') }} as longitude,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[1]') }} as latitude,
