@@ -64,11 +64,14 @@ collections as (
 
 checked_collections as (
 
+    -- the checks in check_order (empty_line, invalid_json, missing_features_array); a JSON
+    -- object is never blank, so only lines that are not one are trimmed (a copy of a long line)
     select
         *,
         case
-            when line is null or trim(line) = '' then 'empty_line'
-            when not {{ eventlake.json_is_object('doc') }} then 'invalid_json'
+            when line is null then 'empty_line'
+            when not {{ eventlake.json_is_object('doc') }}
+                then case when trim(line) = '' then 'empty_line' else 'invalid_json' end
             when not {{ eventlake.json_field_is_array('doc', 'features') }} then 'missing_features_array'
         end as collection_rejection_reason
     from collections
@@ -102,7 +105,7 @@ fields as (
         line_occurrence,
         element_index,
         {{ eventlake.json_to_text('element') }} as raw_feature,
-        {{ eventlake.json_is_object('element') }} as is_json_object,
+        {{ eventlake.json_element_is_object('element') }} as is_json_object,
         {{ eventlake.json_record_text('record', 'id') }} as event_id,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[0]') }} as longitude,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[1]') }} as latitude,
