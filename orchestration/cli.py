@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ingestion.settings import LakePaths, lake_paths
 
@@ -278,11 +278,7 @@ def _run(args: argparse.Namespace) -> int:
             progress=progress,
             delivery_options=options,
         )
-        state = "already landed, skipped" if report.skipped else "delivered"
-        print(
-            f"batch {report.batch_id}: {report.records:,} records {state}"
-            f" ({report.objects:,} objects)"
-        )
+        print(_batch_line(report, "records", "delivered"))
     elif args.command == "simulate-traffic":
         from ingestion.traffic import TrafficSimulationConfig, land_traffic, load_locations
 
@@ -302,11 +298,7 @@ def _run(args: argparse.Namespace) -> int:
             gzip=args.gzip,
             progress=progress,
         )
-        state = "already landed, skipped" if traffic.skipped else "landed"
-        print(
-            f"batch {traffic.batch_id}: {traffic.records:,} measurements {state}"
-            f" ({traffic.objects:,} objects)"
-        )
+        print(_batch_line(traffic, "measurements", "landed"))
     elif args.command == "import-history":
         from ingestion.history.files import import_history_files
 
@@ -407,6 +399,14 @@ def _run_ml(args: argparse.Namespace, paths: LakePaths) -> None:
         from ml.evaluate import evaluate_landed
 
         print(evaluate_landed(paths.ml, paths.lake / "labels" / "sensor_anomalies").render())
+
+
+def _batch_line(report: Any, noun: str, done: str) -> str:
+    """One line for a simulated batch: landed now, or skipped because it already was."""
+    state = "already landed, skipped" if report.skipped else done
+    return (
+        f"batch {report.batch_id}: {report.records:,} {noun} {state} ({report.objects:,} objects)"
+    )
 
 
 def _run_mqtt_bridge(args: argparse.Namespace, paths: LakePaths) -> None:
