@@ -114,7 +114,9 @@ class Browser:
                 details.get("exception", {}).get("description") or details.get("text", "")
             )
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-            self.log.console_errors.append(params["entry"]["text"])
+            entry = params["entry"]
+            where = f" ({entry['url']})" if entry.get("url") else ""
+            self.log.console_errors.append(f"{entry['text']}{where}")
         elif method == "Network.requestWillBeSent":
             self.log.requests.append(params["request"]["url"])
         self._events.append(event)

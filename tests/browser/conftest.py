@@ -1,0 +1,72 @@
+"""One small lake, its dashboards and its dbt docs site, built once for every browser test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cdp import Browser, find_chromium
+
+from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
+from orchestration.dashboards import dashboards_dir
+from orchestration.dbt_runner import run_dbt
+
+SCREENSHOTS = PROJECT_ROOT / "target" / "screenshots"
+# The main job on a small lake: one day, two rooms (its dbt build is the slow part).
+DEMO_ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
+
+
+@dataclass(frozen=True)
+class Site:
+    paths: LakePaths
+    dashboards: Path
+    docs: Path  # dbt docs generate --static: one file with manifest and catalog inside
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        reason = "chromium is not installed (`apt-get install chromium`; `make test` does it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the browser tests, but {reason}")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Site:
+    data_dir = tmp_path_factory.mktemp("browser-lake")
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *DEMO_ARGS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    paths = lake_paths(data_dir)
+    dashboards = dashboards_dir(paths)
+    assert f"dashboards           {dashboards / 'index.html'}" in done.stdout
+    docs = data_dir / "docs"
+    run_dbt(
+        ["docs", "generate", "--static", "--target-path", str(docs)],
+        paths,
+        quiet=True,
+        # the exposures' links then open this lake's pages, as a user's links open theirs
+        extra_env={"EVENTLAKE_DASHBOARDS_URL": dashboards.as_uri()},
+    )
+    return Site(paths, dashboards, docs / "static_index.html")
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Browser]:
+    opened = Browser(chromium)
+    try:
+        yield opened
+    finally:
+        opened.close()
