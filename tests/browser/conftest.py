@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cdp import Browser, find_chromium
+from lakehelpers import eventlake_cli
 
 from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
 from orchestration.dashboards import dashboards_dir
@@ -42,16 +41,10 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Site:
     data_dir = tmp_path_factory.mktemp("browser-lake")
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *DEMO_ARGS],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    printed = eventlake_cli(data_dir, *DEMO_ARGS)
     paths = lake_paths(data_dir)
     dashboards = dashboards_dir(paths)
-    assert f"dashboards           {dashboards / 'index.html'}" in done.stdout
+    assert f"dashboards           {dashboards / 'index.html'}" in printed
     docs = data_dir / "docs"
     run_dbt(
         ["docs", "generate", "--static", "--target-path", str(docs)],
