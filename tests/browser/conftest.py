@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from browsersite import Site
 from cdp import Browser, find_chromium
 from lakehelpers import eventlake_cli
 
-from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
+from ingestion.settings import lake_paths
 from orchestration.dashboards import dashboards_dir
 from orchestration.dbt_runner import run_dbt
 
-SCREENSHOTS = PROJECT_ROOT / "target" / "screenshots"
 # The main job on a small lake: one day, two rooms (its dbt build is the slow part).
 DEMO_ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
-
-
-@dataclass(frozen=True)
-class Site:
-    paths: LakePaths
-    dashboards: Path
-    docs: Path  # dbt docs generate --static: one file with manifest and catalog inside
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ import json
 from urllib.parse import urlparse
 
 import pytest
+from browsersite import SCREENSHOTS, Site
 from cdp import Browser
-from conftest import SCREENSHOTS, Site
 
 from orchestration.dashboards.pages import PAGES
 from orchestration.dashboards.queries import RUN_HISTORY_RELATION
