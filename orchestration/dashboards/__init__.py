@@ -31,7 +31,13 @@ def write_dashboards(paths: LakePaths, manifest: Path = DEFAULT_MANIFEST) -> Pat
         raise FileNotFoundError(f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first")
     relations = Relations.from_manifest(manifest)
     with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
-        pages: list[Page] = [build(con, relations) for build in PAGES]
+        try:
+            pages: list[Page] = [build(con, relations) for build in PAGES]
+        except duckdb.CatalogException as exc:
+            raise ManifestError(
+                f"a relation the dashboards read is in the manifest but not in {paths.duckdb_file}"
+                f" ({str(exc).splitlines()[0]}); run `eventlake build` first"
+            ) from exc
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     folder = dashboards_dir(paths)
     staging = folder / ".staging"

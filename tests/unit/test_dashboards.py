@@ -98,3 +98,11 @@ def test_page_data_cannot_close_the_script_tag() -> None:
     assert "</script><script>alert(1)" not in text
     assert "Title &lt;b&gt;" in text
     assert text.count('class="chart"') == 1
+
+
+def test_a_relation_not_built_yet_is_a_clear_error(tmp_path: Path) -> None:
+    paths = LakePaths(tmp_path)
+    duckdb.connect(str(paths.duckdb_file)).close()
+    manifest = _manifest(tmp_path / "m.json", fct_room_temperature_series='"eventlake"."m"."x"')
+    with pytest.raises(ManifestError, match="run `eventlake build` first"):
+        write_dashboards(paths, manifest)
