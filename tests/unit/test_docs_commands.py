@@ -114,3 +114,13 @@ def test_a_wrong_subcommand_fails_in_one_line(capsys: pytest.CaptureFixture[str]
         main(["dashboard"])
     assert exited.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT).as_posix() for p in PAGES])
+def test_every_relative_link_points_at_a_file(page: Path) -> None:
+    for target in LINK.findall(page.read_text()):
+        if not target.startswith(("http://", "https://")):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
