@@ -10,7 +10,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test lint sqllint dbt-checks pytest docs benchmark benchmark-rcf benchmark-seismic clean
+.PHONY: setup demo test lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -28,7 +28,7 @@ profiles.yml: profiles.yml.example
 demo: setup
 	$(BIN)/eventlake demo
 
-test: setup lint sqllint dbt-checks pytest
+test: setup lint sqllint dbt-checks browser-deps pytest
 
 lint: setup
 	$(BIN)/ruff check .
@@ -44,12 +44,23 @@ sqllint: setup
 dbt-checks: setup
 	$(BIN)/dbt parse --project-dir . --profiles-dir .
 
+# The browser tests (tests/browser/) drive Debian's chromium. Install it when missing and this
+# user can (root with apt-get, as in CI); otherwise those tests skip and say why.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing and cannot be installed here: the browser tests will skip"; fi
+
 pytest: setup
 	$(BIN)/pytest
 
+# The docs site as one static page, served with the project folder so that each exposure's
+# link (../data/dashboards/<page>.html, or $$EVENTLAKE_DASHBOARDS_URL) opens its dashboard.
 docs: setup
-	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
-	$(BIN)/dbt docs serve --project-dir . --profiles-dir . --port 8080
+	$(BIN)/dbt docs generate --static --project-dir . --profiles-dir .
+	@echo "dbt docs: http://127.0.0.1:8080/target/static_index.html"
+	$(BIN)/python -m http.server 8080 --bind 127.0.0.1 --directory .
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_temperature_pipeline.py

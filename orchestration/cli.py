@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("build", "dbt build on the local lake, then publish curated Parquet"),
         ("publish", "publish changed fact partitions as curated Parquet"),
         ("summary", "print rows per layer, quarantine reasons and room statistics"),
+        ("dashboards", "write the dashboards (offline HTML pages) from the marts"),
         ("ml", "Random Cut Forest anomaly detection: export, train, score, evaluate"),
         (
             "mqtt-bridge",
@@ -357,6 +358,10 @@ def _run(args: argparse.Namespace) -> int:
         _run_ml(args, paths)
     elif args.command == "mqtt-bridge":
         _run_mqtt_bridge(args, paths)
+    elif args.command == "dashboards":
+        from orchestration.dashboards import write_dashboards
+
+        print(f"dashboards written: {write_dashboards(paths)}")
     elif args.command == "summary":
         from orchestration.summary import read_summary
 

@@ -27,6 +27,7 @@ from ingestion.sensors import SimulationConfig, load_room_ids, simulate
 from ingestion.sensors.landing import land_simulation
 from ingestion.settings import PROJECT_ROOT, LakePaths
 from ingestion.traffic import TrafficSimulationConfig, land_traffic, load_locations
+from orchestration.dashboards import write_dashboards
 from orchestration.dbt_runner import run_dbt
 from orchestration.publish import publish_curated
 from orchestration.summary import read_summary
@@ -303,4 +304,5 @@ def run_demo(
     say(f"  anomaly scores       {paths.ml / 'anomaly_scores'}")
     say("  quarantine           main_quarantine.quarantine_rejected_rows in the warehouse")
     say("  lineage and docs     make docs (dbt docs generate + serve)")
+    say(f"  dashboards           {write_dashboards(paths)}")
     return report

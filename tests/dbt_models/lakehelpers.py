@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
@@ -28,6 +31,18 @@ def land(
 
 def dbt(paths: LakePaths, *args: str, check: bool = True) -> bool:
     return run_dbt(list(args), paths, check=check, quiet=True).success
+
+
+def eventlake_cli(data_dir: Path, *args: str) -> str:
+    """Run the `eventlake` CLI on ``data_dir`` as a user would; its stdout, asserting success."""
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
 
 
 def query(paths: LakePaths, sql: str) -> list[tuple]:

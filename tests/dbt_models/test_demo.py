@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from lakehelpers import marts_fingerprint, table_fingerprint
+from lakehelpers import eventlake_cli, marts_fingerprint, table_fingerprint
 
 from ingestion.settings import lake_paths
 
@@ -19,14 +17,7 @@ ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--n
 
 
 def _demo(data_dir: Path) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *ARGS],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return eventlake_cli(data_dir, *ARGS)
 
 
 def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -> None:

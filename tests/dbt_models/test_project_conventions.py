@@ -100,3 +100,22 @@ def test_models_never_branch_on_the_engine(manifest: dict) -> None:
     for path in (PROJECT / "macros").rglob("*.sql"):
         if "cross_engine" not in path.parts:
             assert "target.type" not in path.read_text(), path
+
+
+def test_models_behind_exposures_are_public(manifest: dict) -> None:
+    for exposure in manifest["exposures"].values():
+        for parent in exposure["depends_on"]["nodes"]:
+            node = manifest["nodes"][parent] if parent.startswith("model.") else None
+            if node and node["fqn"][1] == "marts":
+                assert node["access"] == "public", (exposure["name"], parent)
+
+
+def test_dashboard_exposures_link_to_their_page(manifest: dict) -> None:
+    from orchestration.dashboards.pages import PAGES
+
+    slugs = {build.__name__.removesuffix("_page") for build in PAGES}
+    dashboards = [e for e in manifest["exposures"].values() if e["type"] == "dashboard"]
+    assert dashboards
+    for exposure in dashboards:
+        page = exposure["url"].rsplit("/", 1)[-1]
+        assert page.removesuffix(".html") in slugs, (exposure["name"], exposure["url"])
