@@ -242,6 +242,7 @@ def test_docs_site_catalogs_every_model_with_its_lineage(built_lake) -> None:
         "exposure.eventlake.anomaly_dashboard",
         "exposure.eventlake.subduction_zone_map",
         "exposure.eventlake.traffic_jam_dashboard",
+        "exposure.eventlake.data_quality_dashboard",
     }
     assert (
         "model.eventlake.fct_temperature_anomalies"
