@@ -160,3 +160,89 @@ def read_room_series(
                     np.ma.asarray(table["seconds_since_previous"], dtype=np.float64), np.nan
                 ),
             )
+
+
+# --- The same export on AWS: Athena SQL, so no step there reads a local file ------------------
+#
+# The AWS path cannot call ``read_room_series``: it reads the warehouse table where it lives.
+# These builders write the shingling above as SQL (one window function per lag; a new segment
+# after every gap over ``max_gap_seconds``, as ``shingle`` does) and wrap it in Athena
+# ``UNLOAD`` to S3 in SageMaker RCF's CSV format: no header, ``%.4f`` values, oldest first.
+# ``relation`` comes from dbt's manifest for the Athena target; ``room_sql`` is a SQL
+# expression for the room (a quoted literal, or a ``'{}'`` placeholder that the state machine
+# fills per room with ``States.Format``).
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+BY_TIME = "over (order by reading_at)"
+
+
+def shingle_select_sql(relation: str, room_sql: str, config: RcfConfig) -> str:
+    """One row per window of a room: reading_id, reading_at, temperature_c, f1..fk (oldest first).
+
+    Standard SQL (runs on Athena/Trino and DuckDB alike), so the test runs it on DuckDB against
+    :func:`shingle`.
+    """
+    k = config.shingle_size
+    lags = ",\n        ".join(
+        (f"lag(temperature_c, {k - i}) {BY_TIME}" if k - i else "temperature_c") + f" as f{i}"
+        for i in range(1, k + 1)
+    )
+    first_segment = f"lag(segment, {k - 1}) {BY_TIME}" if k > 1 else "segment"
+    # A window never spans a gap over max_gap_seconds: rows whose window starts in an earlier
+    # segment are dropped, and so are a room's first k-1 rows (their lag is null).
+    return f"""with series as (
+    select reading_id, reading_at, temperature_c, seconds_since_previous
+    from {relation}
+    where room_id = {room_sql}
+),
+segmented as (
+    select
+        *,
+        sum(case when seconds_since_previous <= {config.max_gap_seconds} then 0 else 1 end)
+            over (order by reading_at rows between unbounded preceding and current row) as segment
+    from series
+),
+windows as (
+    select
+        reading_id,
+        reading_at,
+        temperature_c,
+        {lags},
+        {first_segment} as first_segment,
+        segment
+    from segmented
+)
+select reading_id, reading_at, temperature_c, {", ".join(f"f{i}" for i in range(1, k + 1))}
+from windows
+where first_segment = segment"""
+
+
+def unload_features_sql(
+    relation: str, room_sql: str, config: RcfConfig, destination: str, with_keys: bool = False
+) -> str:
+    """Athena ``UNLOAD`` of a room's windows to ``destination`` as headerless CSV.
+
+    Without keys: SageMaker RCF's training input (the seed's format, ``features_csv``). With
+    keys: ``reading_id,reading_at,temperature_c,f1..fk`` per line, the batch-transform input; the
+    transform's ``InputFilter`` drops the three keys and ``JoinSource`` puts them back beside each
+    score, so scores join by key, not by line position.
+    """
+    k = config.shingle_size
+    values = ", ".join(f"format('%.4f', f{i}) as f{i}" for i in range(1, k + 1))
+    keys = (
+        "reading_id, format_datetime(reading_at, 'yyyy-MM-dd HH:mm:ss') as reading_at, "
+        "format('%s', temperature_c) as temperature_c, "
+        if with_keys
+        else ""
+    )
+    windows = shingle_select_sql(relation, room_sql, config)
+    return (
+        f"unload (select {keys}{values} from (\n{windows}\n))"
+        f"\nto {sql_string(destination)}"
+        "\nwith (format = 'TEXTFILE', field_delimiter = ',', compression = 'NONE')"
+    )

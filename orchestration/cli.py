@@ -225,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     ml.add_argument("--threshold-sigmas", type=_positive_float, help="mean + N std (default 3)")
     ml.add_argument("--threshold-quantile", type=_fraction, help="flag above this quantile instead")
 
+    from orchestration import deploy
+
+    deploy.add_parser(sub, common)
+
     return parser
 
 
@@ -370,6 +374,10 @@ def _run(args: argparse.Namespace) -> int:
                 f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first"
             )
         print(read_summary(paths).render())
+    elif args.command == "deploy":
+        from orchestration import deploy
+
+        deploy.run_cli(args, paths)
     return 0
 
 

@@ -28,17 +28,17 @@ class Relations:
     freshness: dict[tuple[str, str], tuple[str, dict]]
 
     @classmethod
-    def from_manifest(cls, manifest: Path = DEFAULT_MANIFEST) -> Relations:
+    def from_manifest(cls, manifest: Path = DEFAULT_MANIFEST, adapter: str = "duckdb") -> Relations:
         if not manifest.exists():
             raise ManifestError(
                 f"no dbt manifest at {manifest}; run `eventlake build` (or `dbt parse`) first"
             )
         loaded = json.loads(manifest.read_text())
-        adapter = loaded.get("metadata", {}).get("adapter_type")
-        if adapter != "duckdb":
+        written_for = loaded.get("metadata", {}).get("adapter_type")
+        if written_for != adapter:
             raise ManifestError(
-                f"{manifest} was written for the {adapter!r} target; the dashboards read the local"
-                " DuckDB warehouse: run `dbt parse` with the local target first"
+                f"{manifest} was written for the {written_for!r} target, not {adapter!r}: run"
+                f" `dbt parse` with the {adapter} target first"
             )
         models = {
             node["name"]: node["relation_name"]

@@ -1,0 +1,88 @@
+"""A dbt step on AWS: ``dbt <args>`` in the Fargate container, resumed with ``dbt retry``.
+
+The state machine runs ``python -m orchestration.aws_dbt <step>`` with the dbt arguments in
+``EVENTLAKE_DBT_ARGS`` (a JSON list, from the execution input) and the execution's name in
+``EVENTLAKE_RUN_ID``. The container is gone after each attempt, so its ``run_results.json`` is
+kept in S3 under ``$EVENTLAKE_DBT_STATE_URI/<run id>/<step>/``: when a re-drive (same execution
+name) or a retried attempt finds one there, it runs ``dbt retry``, which re-runs only the nodes
+that failed or were skipped, instead of the whole selection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestration.pipeline import step as pipeline_step
+
+RUN_RESULTS = "run_results.json"
+
+
+def _split(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or len(uri) <= 5:
+        raise ValueError(f"EVENTLAKE_DBT_STATE_URI must be an s3:// URI, got {uri!r}")
+    bucket, _, prefix = uri[5:].partition("/")
+    return bucket, prefix.strip("/")
+
+
+def dbt_command(step_name: str, environ: Mapping[str, str], resuming: bool) -> list[str]:
+    """``dbt retry`` when resuming, else ``dbt <EVENTLAKE_DBT_ARGS>`` (the pipeline's default)."""
+    step = pipeline_step(step_name)
+    if step.kind != "dbt":
+        raise ValueError(f"step {step_name} is not a dbt step")
+    if resuming:
+        return ["dbt", "retry"]
+    raw = environ.get("EVENTLAKE_DBT_ARGS")
+    args = json.loads(raw) if raw else list(step.command)
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args) or not args:
+        raise ValueError(f"EVENTLAKE_DBT_ARGS must be a JSON list of strings, got {raw!r}")
+    return ["dbt", *args]
+
+
+def run_step(
+    step_name: str,
+    environ: Mapping[str, str],
+    s3: Any,
+    target_dir: Path,
+    run: Callable[[list[str]], int] = lambda cmd: subprocess.run(cmd, check=False).returncode,
+) -> int:
+    """Run the step's dbt command, keep its run_results.json in S3, return dbt's exit code."""
+    for name in ("EVENTLAKE_DBT_STATE_URI", "EVENTLAKE_RUN_ID"):
+        if not environ.get(name):
+            raise ValueError(f"{name} is not set (the state machine and task definition set it)")
+    bucket, prefix = _split(environ["EVENTLAKE_DBT_STATE_URI"])
+    key = "/".join(p for p in (prefix, environ["EVENTLAKE_RUN_ID"], step_name, RUN_RESULTS) if p)
+    results = target_dir / RUN_RESULTS
+    target_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        s3.download_file(bucket, key, str(results))
+        resuming = True
+    except s3.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchKey"):
+            raise
+        resuming = False
+    code = run(dbt_command(step_name, environ, resuming))
+    # Kept whatever the outcome: a failure is what the next attempt resumes from, and a
+    # success makes a re-run of this step a quick no-op retry.
+    if results.exists():
+        s3.upload_file(str(results), bucket, key)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m orchestration.aws_dbt <dbt step name>", file=sys.stderr)
+        return 2
+    import boto3
+
+    return run_step(args[0], os.environ, boto3.client("s3"), Path("target"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
