@@ -77,7 +77,8 @@ benchmark-seismic: setup
 # checkov pins boto3, pytest and others below the project's, so it lives in a tool environment
 # of its own (tools/iac: pyproject.toml + uv.lock), synced by the same pinned uv. iac-lint writes
 # the template and the ASL as `eventlake deploy --dry-run` does and checks them: cfn-lint 0
-# errors, statelint clean, checkov 0 failed checks (each skip is justified in the template).
+# errors, statelint clean, checkov 0 failed checks on the template (each skip is justified in
+# it) and on orchestration/Dockerfile.
 IAC_ENV := $(TOOLS)/iac
 IAC_SYNCED := $(IAC_ENV)/.synced-$(UV_VERSION)
 IAC_OUT := target/iac
@@ -94,8 +95,8 @@ iac-lint: setup iac-tools
 	$(BIN)/eventlake deploy --dry-run --out $(IAC_OUT)
 	$(BIN)/cfn-lint $(IAC_OUT)/template.yaml
 	$(BIN)/statelint $(IAC_OUT)/state-machine.asl.json
-	$(IAC_ENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-		-f $(IAC_OUT)/template.yaml
+	$(IAC_ENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation dockerfile \
+		-f $(IAC_OUT)/template.yaml -f orchestration/Dockerfile
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data
