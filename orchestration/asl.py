@@ -279,16 +279,14 @@ def _room_states(steps: list[Step]) -> tuple[str, dict[str, State]]:
                         "SplitType": "Line",
                         "CompressionType": "None",
                     },
+                    # RCF answers JSON Lines ({"score": x}); SageMaker appends each answer
+                    # to its CSV input row, so the keys travel with the score.
                     "TransformOutput": {
                         "S3OutputPath.$": _job_uri("ml/transform/job={}/"),
-                        "Accept": "text/csv",
+                        "Accept": "application/jsonlines",
                         "AssembleWith": "Line",
                     },
-                    "DataProcessing": {
-                        "InputFilter": "$[3:]",
-                        "JoinSource": "Input",
-                        "OutputFilter": "$[0,1,2,-1]",
-                    },
+                    "DataProcessing": {"InputFilter": "$[3:]", "JoinSource": "Input"},
                     "TransformResources": {
                         "InstanceType": "${TransformInstanceType}",
                         "InstanceCount": 1,
@@ -315,16 +313,25 @@ def land_scores_sql(relations: AwsRelations, config: RcfConfig, transform_table:
     job (the local path takes them over the training points, which are the same readings).
     """
     return f"""insert into {relations.anomaly_scores}
-with scored as (
+with joined as (
+    -- one output line per input row: reading_id,reading_at,temperature_c,f1..fk, then the
+    -- model's answer; the score is the line's last number, whatever wraps it
     select
-        reading_id,
-        cast(reading_at as timestamp) as reading_at,
-        temperature_c,
+        split(line, ',') as field,
+        cast(regexp_extract(line, '(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)[^0-9]*$', 1) as double)
+            as anomaly_score
+    from {transform_table}
+    where job = '{{}}'
+),
+scored as (
+    select
+        field[1] as reading_id,
+        cast(field[2] as timestamp) as reading_at,
+        cast(field[3] as double) as temperature_c,
         anomaly_score,
         avg(anomaly_score) over () + {config.threshold_sigmas} * stddev_pop(anomaly_score) over ()
             as score_threshold
-    from {transform_table}
-    where job = '{{}}'
+    from joined
 )
 select
     s.reading_id,

@@ -368,12 +368,8 @@ def _catalog() -> Json:
                         ),
                     },
                     "StorageDescriptor": {
-                        "Columns": [
-                            {"Name": "reading_id", "Type": "string"},
-                            {"Name": "reading_at", "Type": "string"},
-                            {"Name": "temperature_c", "Type": "double"},
-                            {"Name": "anomaly_score", "Type": "double"},
-                        ],
+                        # Whole lines: LandScores splits them (keys, then the model's answer).
+                        "Columns": [{"Name": "line", "Type": "string"}],
                         "Location": _sub("s3://${LakeBucket}/ml/transform/"),
                         "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
                         "OutputFormat": (
@@ -383,7 +379,7 @@ def _catalog() -> Json:
                             "SerializationLibrary": (
                                 "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
                             ),
-                            "Parameters": {"field.delim": ","},
+                            "Parameters": {"field.delim": "\u0001"},
                         },
                     },
                 },
