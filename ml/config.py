@@ -10,8 +10,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 
 ENGINES = ("local", "sagemaker")
+RETRAIN_AFTER_ENV = "EVENTLAKE_RCF_RETRAIN_AFTER_HOURS"
+DEFAULT_RETRAIN_AFTER_HOURS = 168.0  # a week: the seed retrains per room on a schedule
+
+
+def retrain_after_from_env(environ: Mapping[str, str] | None = None) -> timedelta:
+    """How old a room's model may get before the scheduled run trains it again."""
+    environ = os.environ if environ is None else environ
+    raw = _env(environ, RETRAIN_AFTER_ENV)
+    try:
+        hours = DEFAULT_RETRAIN_AFTER_HOURS if raw is None else float(raw)
+    except ValueError:
+        raise ValueError(f"{RETRAIN_AFTER_ENV}={raw!r} is not a number of hours") from None
+    if not hours > 0:
+        raise ValueError(f"{RETRAIN_AFTER_ENV} must be positive, got {raw!r}")
+    return timedelta(hours=hours)
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:

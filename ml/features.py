@@ -22,8 +22,9 @@ import duckdb
 import numpy as np
 
 from ml.config import RcfConfig
+from orchestration.relations import Relations
 
-SERIES_RELATION = "main_marts.fct_room_temperature_series"
+SERIES_MODEL = "fct_room_temperature_series"  # located through dbt's manifest
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,18 @@ def features_to_csv(features: np.ndarray) -> bytes:
 
 
 def read_room_series(
-    duckdb_file: Path, rooms: list[str] | None = None, relation: str = SERIES_RELATION
+    duckdb_file: Path, rooms: list[str] | None = None, relation: str | None = None
 ) -> Iterator[RoomSeries]:
-    """Every room's series (or the given rooms'), read from the dbt warehouse in time order."""
+    """Every room's series (or the given rooms'), read from the dbt warehouse in time order.
+
+    ``relation`` defaults to ``fct_room_temperature_series`` as dbt's manifest places it.
+    """
     if not Path(duckdb_file).exists():
         raise FileNotFoundError(
             f"no warehouse at {duckdb_file}; run `eventlake demo` or `eventlake build` first"
         )
+    if relation is None:
+        relation = Relations.from_manifest().model(SERIES_MODEL)
     with duckdb.connect(str(duckdb_file), read_only=True) as con:
         try:
             found = con.execute(f"select distinct room_id from {relation}").fetchall()

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,14 @@ def train(
     rooms: list[str] | None = None,
     sagemaker: SageMakerRcf | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    retrain_after: timedelta | None = None,
 ) -> list[StepReport]:
-    """Train every room's forest and set its threshold from the training scores."""
+    """Train every room's forest and set its threshold from the training scores.
+
+    With ``retrain_after`` (the scheduled run), a room's model is trained only when due: it has
+    none, its engine or configuration changed, or it is older than ``retrain_after``; otherwise
+    the model keeps scoring new readings. Without it, a model follows every change of the data.
+    """
     _check_engine(engine, sagemaker)
     reports = []
     for series in read_room_series(paths.duckdb_file, rooms):
@@ -136,6 +142,16 @@ def train(
         existing = load_model(paths, series.room_id)
         if existing is not None and existing.model_version == version:
             reports.append(StepReport(series.room_id, f"model {version} is current", True))
+            continue
+        if retrain_after is not None and not _due(existing, engine, config, now(), retrain_after):
+            assert existing is not None
+            reports.append(
+                StepReport(
+                    series.room_id,
+                    f"model {existing.model_version} is not due (trained {existing.trained_at})",
+                    True,
+                )
+            )
             continue
         if engine == "local":
             forest = train_forest(dataset.features, config)
@@ -177,6 +193,19 @@ def train(
             )
         )
     return reports
+
+
+def _due(
+    existing: ModelRecord | None,
+    engine: str,
+    config: RcfConfig,
+    at: datetime,
+    retrain_after: timedelta,
+) -> bool:
+    """A room needs training: no model, a new engine or configuration, or the model is old."""
+    if existing is None or existing.engine != engine or existing.config != asdict(config):
+        return True
+    return at - existing.trained_at_utc >= retrain_after
 
 
 def score_dataset(

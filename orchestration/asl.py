@@ -25,8 +25,8 @@ from typing import Any
 
 from ml.config import RcfConfig
 from ml.features import unload_features_sql
-from orchestration.dashboards.relations import Relations
 from orchestration.pipeline import PIPELINE, Step
+from orchestration.relations import Relations
 
 State = dict[str, Any]
 

@@ -77,6 +77,15 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _interval(text: str) -> timedelta:
+    from orchestration.runner import parse_interval
+
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Shared options work before or after the subcommand.
     common = _Parser(add_help=False)
@@ -95,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, text in (
-        ("demo", "run the whole pipeline on the local DuckDB lake"),
+        ("demo", "simulate demo data, then run the whole pipeline on the local DuckDB lake"),
+        ("run", "run the pipeline: imports, dbt, ML per room, publish (locked, resumable)"),
         ("simulate", "simulate sensor readings and deliver them"),
         ("simulate-traffic", "simulate traffic detector measurements and land them"),
         ("import-history", "land historical CSV files (folder, file or s3://)"),
@@ -125,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--rooms", type=_positive_int, default=5, help="rooms from the registry (default 5)"
     )
     demo.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
+    demo.add_argument(
+        "--simulate-only", action="store_true", help="make the demo data, do not run the pipeline"
+    )
+
+    run = sub.choices["run"]
+    run.add_argument("--force", action="store_true", help="run every step even with no new data")
+    run.add_argument("--wait", action="store_true", help="wait for a run in progress, then run")
+    run.add_argument(
+        "--restart", action="store_true", help="start a new run instead of resuming a failed one"
+    )
+    run.add_argument(
+        "--every", type=_interval, help="run now and then on this schedule, e.g. 15m, 1h, 1d"
+    )
 
     sim = sub.choices["simulate"]
     sim.add_argument("--start", type=_utc_datetime, required=True, help="first reading time (UTC)")
@@ -224,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ml.add_argument("--threshold-sigmas", type=_positive_float, help="mean + N std (default 3)")
     ml.add_argument("--threshold-quantile", type=_fraction, help="flag above this quantile instead")
+    ml.add_argument(
+        "--when-due",
+        action="store_true",
+        help="train: only rooms whose model is missing, changed or older than"
+        " $EVENTLAKE_RCF_RETRAIN_AFTER_HOURS (default 168)",
+    )
 
     from orchestration import deploy
 
@@ -238,7 +267,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from orchestration.demo import DemoConfig, default_end, run_demo
 
-        run_demo(
+        return run_demo(
             DemoConfig(
                 end=args.end or default_end(),
                 days=args.days,
@@ -247,7 +276,17 @@ def _run(args: argparse.Namespace) -> int:
                 progress=progress,
             ),
             paths,
+            simulate_only=args.simulate_only,
         )
+    elif args.command == "run":
+        from orchestration.runner import RunOptions, run_every, run_pipeline
+
+        options = RunOptions(
+            force=args.force, wait=args.wait, restart=args.restart, progress=progress
+        )
+        if args.every:
+            return run_every(paths, args.every, options)
+        return run_pipeline(paths, options).exit_code
     elif args.command == "simulate":
         from ingestion.sensors import SimulationConfig, load_room_ids
         from ingestion.sensors.landing import land_simulation
@@ -397,7 +436,10 @@ def _run_ml(args: argparse.Namespace, paths: LakePaths) -> None:
         for report in pipeline.export(paths, config, rooms):
             print(f"{report.room_id}: {report.detail}")
     elif args.step == "train":
-        for report in pipeline.train(paths, config, args.engine, rooms, runner):
+        from ml.config import retrain_after_from_env
+
+        due = retrain_after_from_env() if args.when_due else None
+        for report in pipeline.train(paths, config, args.engine, rooms, runner, retrain_after=due):
             print(f"{report.room_id}: {report.detail}")
     elif args.step == "score":
         for landed, anomalies in pipeline.score(paths, args.engine, rooms, runner):

@@ -1,9 +1,11 @@
-"""The main job: every pipeline on the local DuckDB lake, end to end.
+"""The demo's data: everything the pipeline would receive in a week, simulated on this machine.
 
-simulate a week of live readings -> land them as Firehose would -> simulate and land two days of
-traffic measurements -> import historical CSV files -> extract the sensor database incrementally
--> dbt build -> publish curated Parquet -> report.
-Every step is idempotent, so running the demo twice gives the same marts.
+`eventlake demo` makes the data, then runs the pipeline (``orchestration.runner``, the order in
+``orchestration.pipeline``); ``--simulate-only`` stops after the data, for `make demo`, which runs
+`eventlake run` itself. What is simulated: a week of live readings landed as Firehose would, two
+days of traffic measurements, the seismic daily files (landed) and a USGS export (to import),
+historical CSV exports and the sensor database (for the import steps). Every piece is made once,
+so simulating twice lands nothing new and the second run skips.
 """
 
 from __future__ import annotations
@@ -17,20 +19,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingestion.history.database import create_demo_database, default_demo_url, extract_database
-from ingestion.history.files import import_history_files
+from ingestion.history.database import create_demo_database, default_demo_url
 from ingestion.raw_zone import atomic_write_bytes
 from ingestion.seismic import SeismicConfig
-from ingestion.seismic.importer import import_seismic_files
 from ingestion.seismic.landing import land_seismic
 from ingestion.sensors import SimulationConfig, load_room_ids, simulate
 from ingestion.sensors.landing import land_simulation
 from ingestion.settings import PROJECT_ROOT, LakePaths
 from ingestion.traffic import TrafficSimulationConfig, land_traffic, load_locations
-from orchestration.dashboards import write_dashboards
-from orchestration.dbt_runner import run_dbt
-from orchestration.publish import publish_curated
-from orchestration.summary import read_summary
+from orchestration.dashboards import dashboards_dir
+from orchestration.run_records import records_dir
+from orchestration.runner import RunOptions, run_pipeline
 
 ROOM_REGISTRY = PROJECT_ROOT / "seeds" / "rooms.csv"
 # Historical rows a real export would contain and the pipeline must quarantine, not drop.
@@ -148,9 +147,10 @@ def write_history_csv(
     return len(by_day)
 
 
-def run_demo(
+def simulate_demo_data(
     config: DemoConfig, paths: LakePaths, say: Callable[[str], None] = print
 ) -> DemoReport:
+    """Land the simulated feeds and write the files and database the import steps read."""
     rooms = load_room_ids(ROOM_REGISTRY)[: config.rooms]
     report = DemoReport()
     sources = paths.data_dir / "sources"
@@ -214,31 +214,20 @@ def run_demo(
             history_end,
             config.seed + 1,
         )
-        imported = import_history_files(
-            sources / "history_csv", paths=paths, progress=config.progress
-        )
-        return (
-            f"{written} CSV files written; {imported.files_imported} imported, "
-            f"{imported.files_skipped} already imported, {imported.lines_landed:,} lines landed"
-        )
+        return f"{written} CSV files written to {sources / 'history_csv'}"
 
     def database() -> str:
-        url = default_demo_url(paths)
         database_file = paths.data_dir / "history_source.sqlite"
-        created = 0
-        if not database_file.exists():
-            created = create_demo_database(
-                url,
-                rooms=rooms,
-                start=config.start - timedelta(days=3),
-                end=config.end - timedelta(days=2),
-                seed=config.seed + 2,
-            )
-        extracted = extract_database(url, paths=paths)
-        return (
-            f"{created:,} rows created in the demo database; {extracted.rows_extracted:,} rows "
-            f"extracted in {extracted.chunks} chunks (high-water mark {extracted.describe_mark()})"
+        if database_file.exists():
+            return f"{database_file} already made"
+        created = create_demo_database(
+            default_demo_url(paths),
+            rooms=rooms,
+            start=config.start - timedelta(days=3),
+            end=config.end - timedelta(days=2),
+            seed=config.seed + 2,
         )
+        return f"{created:,} rows created in {database_file}"
 
     def seismic() -> str:
         landing = land_seismic(
@@ -253,48 +242,32 @@ def run_demo(
             arrivals_not_after=config.end,
         )
         usgs = write_usgs_file(sources / "seismic_usgs", config.end)
-        imported = import_seismic_files(usgs.parent, paths=paths, progress=config.progress)
-        return f"{landing.describe()}; {imported.describe()}"
-
-    def build() -> str:
-        run_dbt(["build"], paths)
-        return "dbt build passed (seeds, snapshot, models, data and unit tests)"
-
-    def freshness() -> str:
-        run_dbt(["source", "freshness"], paths, check=False, quiet=True)
-        results = json.loads((PROJECT_ROOT / "target" / "sources.json").read_text())["results"]
-        return ", ".join(f"{r['unique_id'].split('.', 2)[-1]}: {r['status']}" for r in results)
-
-    def publish() -> str:
-        published = publish_curated(paths)
-        return "; ".join(p.describe() for p in published)
-
-    def anomalies() -> str:
-        from ml import pipeline
-        from ml.config import RcfConfig
-
-        config = RcfConfig.from_env()
-        trained = pipeline.train(paths, config)
-        scored = pipeline.score(paths)
-        run_dbt(["build", "--select", "stg_ml_scores__anomaly_scores+"], paths, quiet=True)
-        new_models = sum(not t.skipped for t in trained)
-        landed = sum(not r.skipped for r, _ in scored)
-        return (
-            f"{new_models} of {len(trained)} room models trained, {landed} rooms re-scored"
-            f" (shingle {config.shingle_size}); anomaly marts built"
-        )
+        return f"{landing.describe()}; USGS export {usgs.name} ready to import"
 
     report.timed("simulate and land live readings (local Firehose)", live, say)
     report.timed("simulate and land traffic measurements (local Firehose)", traffic, say)
-    report.timed("import historical CSV files", history_files, say)
-    report.timed("extract the sensor database", database, say)
-    report.timed("simulate, land and import seismic files", seismic, say)
-    report.timed("dbt build on DuckDB", build, say)
-    report.timed("source freshness", freshness, say)
-    report.timed("publish curated Parquet", publish, say)
-    report.timed("anomaly detection (local RCF per room) and anomaly marts", anomalies, say)
+    report.timed("write historical CSV exports", history_files, say)
+    report.timed("make the sensor database", database, say)
+    report.timed("simulate and land seismic daily files, write a USGS export", seismic, say)
+    return report
+
+
+def run_demo(
+    config: DemoConfig,
+    paths: LakePaths,
+    say: Callable[[str], None] = print,
+    *,
+    simulate_only: bool = False,
+) -> int:
+    """Simulate the data, then run the pipeline (``eventlake run``); the run's exit code."""
+    simulate_demo_data(config, paths, say)
+    if simulate_only:
+        say("demo data ready: `eventlake run` runs the pipeline on it")
+        return 0
     say("")
-    say(read_summary(paths).render())
+    result = run_pipeline(paths, RunOptions(progress=config.progress), say)
+    if result.outcome not in ("succeeded", "skipped"):
+        return result.exit_code
     say("")
     say("Outputs:")
     say(f"  warehouse (DuckDB)   {paths.duckdb_file}")
@@ -302,7 +275,8 @@ def run_demo(
     say(f"  curated Parquet      {paths.curated}")
     say(f"  anomaly labels       {paths.lake / 'labels' / 'sensor_anomalies'}")
     say(f"  anomaly scores       {paths.ml / 'anomaly_scores'}")
-    say("  quarantine           main_quarantine.quarantine_rejected_rows in the warehouse")
+    say(f"  run records          {records_dir(paths)}")
+    say("  quarantine           quarantine_rejected_rows in the warehouse")
     say("  lineage and docs     make docs (dbt docs generate + serve)")
-    say(f"  dashboards           {write_dashboards(paths)}")
-    return report
+    say(f"  dashboards           {dashboards_dir(paths) / 'index.html'}")
+    return result.exit_code

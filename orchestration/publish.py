@@ -13,21 +13,23 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 
 from ingestion.raw_zone import atomic_write_bytes
 from ingestion.settings import LakePaths
+from orchestration.relations import Relations
 
 MANIFEST = "_published.json"
 
 
 @dataclass(frozen=True)
 class PublishedTable:
-    relation: str
+    model: str  # the dbt model; its relation comes from the manifest (``relation``)
     partition_columns: tuple[str, ...]
+    relation: str = ""
 
     @property
     def partition_path(self) -> str:
@@ -36,11 +38,11 @@ class PublishedTable:
         return " || '/' || ".join(parts)
 
 
-# The facts the lake serves; relation names are dbt's (schema main_marts on the local target).
+# The facts the lake serves, by dbt model name; where each lives comes from dbt's manifest.
 CURATED_TABLES = (
-    PublishedTable("main_marts.fct_temperature_readings", ("event_date",)),
-    PublishedTable("main_marts.fct_traffic_measurements", ("year", "month", "day", "hour")),
-    PublishedTable("main_marts.fct_seismic_events", ("event_date",)),
+    PublishedTable("fct_temperature_readings", ("event_date",)),
+    PublishedTable("fct_traffic_measurements", ("year", "month", "day", "hour")),
+    PublishedTable("fct_seismic_events", ("event_date",)),
 )
 
 
@@ -72,7 +74,7 @@ def _partition_versions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -
 def publish_table(
     con: duckdb.DuckDBPyConnection, table: PublishedTable, curated_root: Path
 ) -> PublishReport:
-    name = table.relation.split(".")[-1]
+    name = table.model
     target = curated_root / name
     staging = curated_root / ".staging"
     manifest_path = target / MANIFEST
@@ -118,7 +120,11 @@ def publish_table(
 
 
 def publish_curated(
-    paths: LakePaths, tables: tuple[PublishedTable, ...] = CURATED_TABLES
+    paths: LakePaths,
+    tables: tuple[PublishedTable, ...] = CURATED_TABLES,
+    relations: Relations | None = None,
 ) -> list[PublishReport]:
+    relations = relations or Relations.from_manifest()
+    located = [replace(t, relation=t.relation or relations.model(t.model)) for t in tables]
     with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
-        return [publish_table(con, table, paths.curated) for table in tables]
+        return [publish_table(con, table, paths.curated) for table in located]

@@ -7,30 +7,40 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ingestion.settings import LakePaths
+from orchestration.relations import ManifestError, Relations
 
-LAYERS = (
-    ("raw lines (firehose)", "raw.sensor_readings"),
-    ("raw lines (history files)", "raw.sensor_history"),
-    ("raw lines (db extract)", "raw.sensor_db_extract"),
-    ("staging: firehose", "main_staging.stg_sensor_firehose__readings"),
-    ("staging: history files", "main_staging.stg_sensor_history__readings"),
-    ("staging: db extract", "main_staging.stg_sensor_db__temperatures"),
-    ("accepted readings (all feeds)", "main_intermediate.int_temperature_readings_unioned"),
-    ("quarantined lines", "main_quarantine.quarantine_rejected_rows"),
-    ("fct_temperature_readings", "main_marts.fct_temperature_readings"),
-    ("agg_room_daily_temperatures", "main_marts.agg_room_daily_temperatures"),
-    ("fct_room_temperature_series", "main_marts.fct_room_temperature_series"),
-    ("dim_rooms", "main_marts.dim_rooms"),
-    ("raw lines (traffic)", "raw.traffic_measurements"),
-    ("staging: traffic", "main_staging.stg_traffic_firehose__measurements"),
-    ("fct_traffic_measurements", "main_marts.fct_traffic_measurements"),
-    ("agg_traffic_segment_minutes", "main_marts.agg_traffic_segment_minutes"),
-    ("raw lines (seismic daily files)", "raw.seismic_events"),
-    ("staging: seismic features", "main_staging.stg_seismic__features"),
-    ("fct_seismic_events", "main_marts.fct_seismic_events"),
-    ("agg_seismic_utm_zones", "main_marts.agg_seismic_utm_zones"),
+# Label, then the dbt model's name or the (source, table) of a raw feed.
+LAYERS: tuple[tuple[str, str | tuple[str, str]], ...] = (
+    ("raw lines (firehose)", ("sensor_firehose", "readings")),
+    ("raw lines (history files)", ("sensor_history", "readings")),
+    ("raw lines (db extract)", ("sensor_db", "temperatures")),
+    ("staging: firehose", "stg_sensor_firehose__readings"),
+    ("staging: history files", "stg_sensor_history__readings"),
+    ("staging: db extract", "stg_sensor_db__temperatures"),
+    ("accepted readings (all feeds)", "int_temperature_readings_unioned"),
+    ("quarantined lines", "quarantine_rejected_rows"),
+    ("fct_temperature_readings", "fct_temperature_readings"),
+    ("agg_room_daily_temperatures", "agg_room_daily_temperatures"),
+    ("fct_room_temperature_series", "fct_room_temperature_series"),
+    ("dim_rooms", "dim_rooms"),
+    ("raw lines (traffic)", ("traffic_firehose", "measurements")),
+    ("staging: traffic", "stg_traffic_firehose__measurements"),
+    ("fct_traffic_measurements", "fct_traffic_measurements"),
+    ("agg_traffic_segment_minutes", "agg_traffic_segment_minutes"),
+    ("raw lines (seismic daily files)", ("seismic", "events")),
+    ("staging: seismic features", "stg_seismic__features"),
+    ("fct_seismic_events", "fct_seismic_events"),
+    ("agg_seismic_utm_zones", "agg_seismic_utm_zones"),
 )
 DEEPEST_ZONES_SHOWN = 8
+_NAMES = {relation for _, relation in LAYERS} | {
+    "quarantine_rejected_rows",
+    "fct_temperature_readings",
+    "agg_room_daily_temperatures",
+    "fct_traffic_measurements",
+    "agg_traffic_segment_minutes",
+    "agg_seismic_utm_zones",
+}
 
 
 @dataclass
@@ -97,55 +107,67 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def read_summary(paths: LakePaths) -> RunSummary:
+def _relation(relations: Relations, name: str | tuple[str, str]) -> str:
+    if isinstance(name, tuple):  # a source table: (source, table)
+        return relations.source(*name)
+    found = relations.find(name)
+    if found is None:
+        raise ManifestError(f"{name!r} is not in the dbt manifest; run `eventlake build` first")
+    return found
+
+
+def read_summary(paths: LakePaths, relations: Relations | None = None) -> RunSummary:
+    relations = relations or Relations.from_manifest()
+    # Every relation by its dbt name, located through the manifest (never a hard-coded schema).
+    rel = {name: _relation(relations, name) for name in _NAMES}
     summary = RunSummary()
     with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
         for name, relation in LAYERS:
             summary.layer_rows.append(
-                (name, con.execute(f"select count(*) from {relation}").fetchone()[0])
+                (name, con.execute(f"select count(*) from {rel[relation]}").fetchone()[0])
             )
         summary.quarantine = con.execute(
-            "select feed, rejection_reason, count(*) from main_quarantine.quarantine_rejected_rows"
-            " group by all order by 1, 3 desc, 2"
+            "select feed, rejection_reason, count(*)"
+            f" from {rel['quarantine_rejected_rows']} group by all order by 1, 3 desc, 2"
         ).fetchall()
         summary.rooms = con.execute(
             "select room_id, sum(reading_count), min(min_temperature_c),"
             " sum(mean_temperature_c * reading_count) / sum(reading_count),"
             " max(max_temperature_c),"
-            " (select stddev_samp(temperature_c) from main_marts.fct_temperature_readings f"
+            f" (select stddev_samp(temperature_c) from {rel['fct_temperature_readings']} f"
             "   where f.room_id = d.room_id),"
             " sum(reading_count) / sum(expected_reading_count)"
-            " from main_marts.agg_room_daily_temperatures d group by room_id order by room_id"
+            f" from {rel['agg_room_daily_temperatures']} d group by room_id order by room_id"
         ).fetchall()
         summary.traffic = con.execute(
             "select count(*), count(*) filter (date_trunc('hour', landed_at) <> measured_hour),"
-            " count(distinct measured_hour) from main_marts.fct_traffic_measurements"
+            f" count(distinct measured_hour) from {rel['fct_traffic_measurements']}"
         ).fetchone()
         summary.jam_segments = con.execute(
             "select segment_id, direction, count(*), min(min_speed_kmh)"
-            " from main_marts.agg_traffic_segment_minutes where segment_jam_indicator = 1"
+            f" from {rel['agg_traffic_segment_minutes']} where segment_jam_indicator = 1"
             " group by all order by 3 desc, 1 limit 5"
         ).fetchall()
-        summary.anomalies = _anomalies_per_room(con)
+        summary.anomalies = _anomalies_per_room(con, relations.find("fct_temperature_anomalies"))
         summary.deepest_zones = con.execute(
             "select utm_zone_band, event_count, avg_depth_km, max_depth_km, avg_magnitude,"
-            " avg_latitude, avg_longitude from main_marts.agg_seismic_utm_zones"
+            f" avg_latitude, avg_longitude from {rel['agg_seismic_utm_zones']}"
             " where depth_quartile = 4 order by avg_depth_km desc, utm_zone_band limit ?",
             [DEEPEST_ZONES_SHOWN],
         ).fetchall()
     return summary
 
 
-def _anomalies_per_room(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+def _anomalies_per_room(con: duckdb.DuckDBPyConnection, relation: str | None) -> list[tuple]:
     """Per room: readings scored, flagged, anomaly events and days with one (none if unbuilt)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables"
-        " where table_schema = 'main_marts' and table_name = 'fct_temperature_anomalies'"
-    ).fetchone()[0]
-    if not exists:
+    if relation is None:
         return []
-    return con.execute(
-        "select room_id, count(*), count(*) filter (where is_anomaly),"
-        " count(distinct anomaly_event_id), count(distinct reading_date) filter (where is_anomaly)"
-        " from main_marts.fct_temperature_anomalies group by room_id order by room_id"
-    ).fetchall()
+    try:
+        return con.execute(
+            "select room_id, count(*), count(*) filter (where is_anomaly),"
+            " count(distinct anomaly_event_id),"
+            " count(distinct reading_date) filter (where is_anomaly)"
+            f" from {relation} group by room_id order by room_id"
+        ).fetchall()
+    except duckdb.CatalogException:  # in the project, not built in this warehouse yet
+        return []

@@ -15,8 +15,8 @@ import duckdb
 from ingestion.raw_zone import atomic_write_bytes
 from ingestion.settings import LakePaths
 from orchestration.dashboards.pages import PAGES, Page
-from orchestration.dashboards.relations import DEFAULT_MANIFEST, ManifestError, Relations
 from orchestration.dashboards.render import BUNDLE_FILE, render_index, render_page, vega_bundle
+from orchestration.relations import DEFAULT_MANIFEST, ManifestError, Relations
 
 __all__ = ["ManifestError", "dashboards_dir", "write_dashboards"]
 

@@ -8,7 +8,7 @@ import duckdb
 
 from orchestration.dashboards import charts, queries
 from orchestration.dashboards.queries import Rows
-from orchestration.dashboards.relations import Relations
+from orchestration.relations import Relations
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import duckdb
 
-from orchestration.dashboards.relations import Relations
+from orchestration.relations import Relations
 
 # The pipeline's run records, a dbt source or model built by the orchestration issue. The data
 # quality page shows them when the manifest has a relation of this name, and says so when not.

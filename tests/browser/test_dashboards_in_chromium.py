@@ -16,7 +16,7 @@ from cdp import Browser
 
 from orchestration.dashboards.pages import PAGES
 from orchestration.dashboards.queries import RUN_HISTORY_RELATION
-from orchestration.dashboards.relations import Relations
+from orchestration.relations import Relations
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ from ingestion.settings import LakePaths
 from orchestration.dashboards import write_dashboards
 from orchestration.dashboards.pages import Page, Section
 from orchestration.dashboards.queries import RUN_HISTORY_RELATION, Freshness, run_history
-from orchestration.dashboards.relations import ManifestError, Relations
 from orchestration.dashboards.render import render_page
+from orchestration.relations import ManifestError, Relations
 
 
 def _manifest(path: Path, adapter: str = "duckdb", **nodes: str) -> Path:
