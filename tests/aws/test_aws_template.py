@@ -173,3 +173,36 @@ def test_deploy_without_dry_run_or_with_a_bad_manifest_is_one_line(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "no dbt manifest at nope" in err[1]
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_every_container_command_is_a_real_entry_point(monkeypatch):
+    """Each ECS state runs `python -m <module> ...` of this package with arguments it accepts."""
+    import importlib
+
+    from orchestration import aws_dbt, aws_import
+
+    definition = render(RELATIONS).definition
+    commands = {}
+    for name, state in definition["States"].items():
+        for branch in state.get("Branches", []):
+            for inner, inner_state in branch["States"].items():
+                if inner_state["Resource"].endswith("ecs:runTask.sync"):
+                    commands[inner] = inner_state
+        if state.get("Resource", "").endswith("ecs:runTask.sync"):
+            commands[name] = state
+    assert sorted(commands) == [
+        "CheckNewData", "DbtBuild", "DbtBuildAnomalies", "ImportHistoryFiles", "ImportSeismicFiles"
+    ]  # fmt: skip
+    for name, state in commands.items():
+        (override,) = state["Parameters"]["Overrides"]["ContainerOverrides"]
+        python, flag, module, *args = override["Command"]
+        assert (python, flag) == ("python", "-m"), name
+        assert callable(importlib.import_module(module).main), name
+        if module == "orchestration.aws_dbt":
+            assert aws_dbt.dbt_command(args[0], {}, resuming=False)[0] == "dbt"
+        if module == "orchestration.aws_import":
+            assert args[0] in aws_import.VERBS and args[1].startswith("${"), name
+    assert (
+        commands["CheckNewData"]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"][-1]
+        == "check"
+    )
