@@ -290,9 +290,10 @@ def run_demo(
     report.timed("extract the sensor database", database, say)
     report.timed("simulate, land and import seismic files", seismic, say)
     report.timed("dbt build on DuckDB", build, say)
-    report.timed("source freshness", freshness, say)
     report.timed("publish curated Parquet", publish, say)
     report.timed("anomaly detection (local RCF per room) and anomaly marts", anomalies, say)
+    # after scoring: the ml_scores source is only fresh once this run has scored
+    report.timed("source freshness", freshness, say)
     say("")
     say(read_summary(paths).render())
     say("")

@@ -40,16 +40,16 @@
             {%- for column, minutes in spans.items() %}
             avg(
                 case
-                    when trailing.{{ order_by }} >= dateadd(minute, -{{ minutes - 1 }}, anchor.{{ order_by }})
-                        then trailing.{{ value }}
+                    when earlier.{{ order_by }} >= dateadd(minute, -{{ minutes - 1 }}, anchor.{{ order_by }})
+                        then earlier.{{ value }}
                 end
             ) as {{ column }}{{ ',' if not loop.last }}
             {%- endfor %}
         from {{ relation }} as anchor
-        inner join {{ relation }} as trailing
+        inner join {{ relation }} as earlier
             on
-                anchor.{{ partition_by }} = trailing.{{ partition_by }}
-                and trailing.{{ order_by }} between dateadd(minute, -{{ widest - 1 }}, anchor.{{ order_by }})
+                anchor.{{ partition_by }} = earlier.{{ partition_by }}
+                and earlier.{{ order_by }} between dateadd(minute, -{{ widest - 1 }}, anchor.{{ order_by }})
                 and anchor.{{ order_by }}
         group by anchor.{{ key }}
     ) as spans

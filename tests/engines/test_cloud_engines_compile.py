@@ -214,7 +214,8 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
     assert {"sensor_readings", "traffic_measurements", "seismic_events"} <= set(RAW_FEEDS)
     for feed in RAW_FEEDS:
         assert f"s3://example-lake/raw/{feed}/" in ddl
-        assert f"create or replace view raw.{feed} as" in ddl
+        assert f'create or replace view "raw"."{feed}" as' in ddl
+        assert f'create schema if not exists "raw"' in ddl or "create database if not exists `raw`" in ddl
     if engine == "athena":
         assert ddl.count("'projection.enabled' = 'true'") == len(RAW_FEEDS)
         assert (
