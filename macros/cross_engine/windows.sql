@@ -29,11 +29,11 @@
 {% macro redshift__trailing_time_averages(relation, key, partition_by, order_by, value, spans) -%}
     {%- set widest = spans.values() | max -%}
     select
-        current_row.*,
+        this_row.*,
         {%- for column, minutes in spans.items() %}
         spans.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ relation }} as current_row
+    from {{ relation }} as this_row
     inner join (
         select
             anchor.{{ key }},
@@ -53,5 +53,5 @@
                 and anchor.{{ order_by }}
         group by anchor.{{ key }}
     ) as spans
-        on current_row.{{ key }} = spans.{{ key }}
+        on this_row.{{ key }} = spans.{{ key }}
 {%- endmacro %}

@@ -152,3 +152,33 @@ def test_defect_9_unpartitioned_spectrum_staging_fails(compiled_statements, oper
         "",
     )
     assert any("Spectrum DDL" in p for p in _problems("redshift", ddl))
+
+
+def _sqlfluff(sql: str, engine: str) -> list[dict]:
+    import sqlfluff
+
+    return sqlfluff.lint(sql, dialect=engine, config_path=str(PROJECT / ".sqlfluff-rendered"))
+
+
+def test_defect_8_sqlfluff_lints_the_redshift_rendering(compiled_statements):
+    """make sqllint lints the renderings in the engine's dialect: the windowed model passes as
+    rendered and fails with the reserved alias put back."""
+    window = next(
+        s
+        for s in compiled_statements("redshift", "full")[1]
+        if s.origin.endswith("int_traffic_measurements_windowed.sql")
+    )
+    assert not _sqlfluff(window.sql, "redshift")
+    mutated = window.sql.replace("earlier", "trailing")
+    assert _sqlfluff(mutated, "redshift")
+
+
+def test_defect_7_demo_checks_freshness_after_scoring():
+    """The demo's ml_scores source is fresh only once this run has scored: freshness runs after
+    the anomaly step (checked on the order of the demo's steps)."""
+    steps = re.findall(
+        r'report\.timed\(\s*"([^"]+)"', (PROJECT / "orchestration/demo.py").read_text()
+    )
+    freshness = steps.index("source freshness")
+    scoring = next(i for i, step in enumerate(steps) if step.startswith("anomaly detection"))
+    assert freshness > scoring, steps
