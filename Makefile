@@ -39,6 +39,11 @@ lint: setup
 sqllint: setup
 	mkdir -p target/sqlfluff-lake
 	EVENTLAKE_DATA_DIR=target/sqlfluff-lake $(BIN)/sqlfluff lint $(SQL_PATHS)
+	# The SQL sent to Athena and Redshift, macros included (the dbt templater skips macro files,
+	# so they are linted as rendered): every distinct statement, in the engine's sqlfluff dialect.
+	$(BIN)/python tests/engines/cloud_sql.py target/cloud-sql
+	$(BIN)/sqlfluff lint --config .sqlfluff-rendered --disregard-sqlfluffignores --dialect athena target/cloud-sql/athena
+	$(BIN)/sqlfluff lint --config .sqlfluff-rendered --disregard-sqlfluffignores --dialect redshift target/cloud-sql/redshift
 
 # dbt parse proves the project and its yml are valid before the slower pytest suite runs dbt.
 dbt-checks: setup

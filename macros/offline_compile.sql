@@ -22,9 +22,13 @@
 {%- endmacro %}
 
 
-{#- The first column of a query's result, or `offline_sample` when compiling offline. -#}
+{#- The first column of a query's result, or `offline_sample` when compiling offline. Offline, the
+    query is written to dbt's debug log (the cloud SQL gate, tests/engines, parses every one). -#}
 {% macro query_column(sql, offline_sample) -%}
-    {%- if eventlake.offline_compile_mode() is not none -%}{{ return(offline_sample) }}{%- endif -%}
+    {%- if eventlake.offline_compile_mode() is not none -%}
+        {%- do log('eventlake offline run_query <<<' ~ sql ~ '>>>') -%}
+        {{ return(offline_sample) }}
+    {%- endif -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {{ return(run_query(sql).columns[0].values()) }}
 {%- endmacro %}

@@ -7,13 +7,16 @@
 -#}
 {% macro partitions_to_rebuild(upstream, partition_column, staged_column='staged_at') -%}
     {%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') -%}
-    {%- set sql -%}
+    {%- set sql = eventlake.partitions_to_rebuild_sql(upstream, partition_column, staged_column, watermark) -%}
+    {{ return(eventlake.query_column(sql, ['2000-01-01'])) }}
+{%- endmacro %}
+
+{#- The query behind partitions_to_rebuild, given the watermark literal (none: nothing built yet). -#}
+{% macro partitions_to_rebuild_sql(upstream, partition_column, staged_column, watermark) -%}
         select distinct cast({{ partition_column }} as {{ dbt.type_string() }})
         from {{ upstream }}
         {%- if watermark is not none %}
         where {{ staged_column }} > {{ watermark }}
         {%- endif %}
         order by 1
-    {%- endset -%}
-    {{ return(eventlake.query_column(sql, ['2000-01-01'])) }}
 {%- endmacro %}

@@ -58,7 +58,7 @@
 
 {#- A double-precision literal every engine reads exactly. -#}
 {% macro double_literal(value) -%}
-    cast({{ '%.17g' | format(value) }} as double precision)
+    cast({{ "%.17g" | format(value) }} as {{ eventlake.type_double() }})
 {%- endmacro %}
 
 

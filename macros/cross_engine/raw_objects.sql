@@ -2,8 +2,9 @@
     The raw objects of a feed that a staging model has not read yet, as a list of paths/URIs.
     DuckDB lists the lake folder (a glob costs no file reads). Athena and Redshift list the objects
     landed in the last var raw_relist_hours (default 48) hours; an object landing with a name older
-    than that window needs a full refresh of staging, the documented backfill path there. On Athena
-    the window is a predicate on the projected landed_hour partition, so only those prefixes are read.
+    than that window needs a full refresh of staging, the documented backfill path there. The window
+    is a predicate on the landed_hour partition (projected on Athena, registered on Redshift by
+    register_raw_partitions), so only those prefixes are read.
 -#}
 
 {% macro unstaged_objects(source_relation, staged_relation) -%}
@@ -12,11 +13,11 @@
 
 {% macro default__unstaged_objects(source_relation, staged_relation) -%}
     {%- set sql -%}
-        select distinct raw.source_file
-        from {{ source_relation }} as raw
+        select distinct landed.source_file
+        from {{ source_relation }} as landed
         where
-            raw.landed_at >= {{ dbt.dateadd('hour', -1 * var('raw_relist_hours', 48), dbt.current_timestamp()) }}
-            and raw.source_file not in (select staged.source_file from {{ staged_relation }} as staged)
+            landed.landed_at >= {{ dbt.dateadd('hour', -1 * var('raw_relist_hours', 48), dbt.current_timestamp()) }}
+            and landed.source_file not in (select staged.source_file from {{ staged_relation }} as staged)
         order by 1
     {%- endset -%}
     {{ return(eventlake.query_column(sql, ['s3://offline-compile/sample-object'])) }}
@@ -32,28 +33,36 @@
     {{ return(eventlake.query_column(sql, ['offline-compile/sample-object'])) }}
 {%- endmacro %}
 
+{% macro redshift__unstaged_objects(source_relation, staged_relation) -%}
+    {{ return(eventlake.athena__unstaged_objects(source_relation, staged_relation)) }}
+{%- endmacro %}
+
 {% macro athena__unstaged_objects(source_relation, staged_relation) -%}
     {%- set since = modules.datetime.datetime.utcnow() - modules.datetime.timedelta(hours=var('raw_relist_hours', 48)) -%}
     {%- set sql -%}
-        select distinct raw.source_file
-        from {{ source_relation }} as raw
+        select distinct landed.source_file
+        from {{ source_relation }} as landed
         where
-            raw.landed_hour >= '{{ since.strftime("%Y/%m/%d/%H") }}'
-            and raw.source_file not in (select staged.source_file from {{ staged_relation }} as staged)
+            landed.landed_hour >= '{{ since.strftime("%Y/%m/%d/%H") }}'
+            and landed.source_file not in (select staged.source_file from {{ staged_relation }} as staged)
         order by 1
     {%- endset -%}
     {{ return(eventlake.query_column(sql, ['s3://offline-compile/raw/2000/01/01/00/sample-object'])) }}
 {%- endmacro %}
 
 
-{#- The staging filter for a list of objects. Athena also names their processing-hour partitions,
-    so partition projection opens only those prefixes instead of every object of the feed. -#}
+{#- The staging filter for a list of objects. Athena and Redshift also name their processing-hour
+    partitions, so the engine opens only those prefixes instead of every object of the feed. -#}
 {% macro raw_objects_filter(objects) -%}
     {{ return(adapter.dispatch('raw_objects_filter', 'eventlake')(objects)) }}
 {%- endmacro %}
 
 {% macro default__raw_objects_filter(objects) -%}
     {{ eventlake.is_one_of('source_file', objects) }}
+{%- endmacro %}
+
+{% macro redshift__raw_objects_filter(objects) -%}
+    {{ eventlake.athena__raw_objects_filter(objects) }}
 {%- endmacro %}
 
 {% macro athena__raw_objects_filter(objects) -%}

@@ -11,6 +11,7 @@
 {% macro default__try_parse_timestamp(text_expr) -%}
     case
         when regexp_full_match({{ text_expr }}, '\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}')
+            and left({{ text_expr }}, 4) <> '0000'
             then try_strptime({{ text_expr }}, '%Y-%m-%d %H:%M:%S')
     end
 {%- endmacro %}
@@ -18,17 +19,45 @@
 {% macro athena__try_parse_timestamp(text_expr) -%}
     case
         when regexp_like({{ text_expr }}, '^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$')
+            and substr({{ text_expr }}, 1, 4) <> '0000'
             then try(date_parse({{ text_expr }}, '%Y-%m-%d %H:%i:%s'))
     end
 {%- endmacro %}
 
-{#- Redshift has no TRY: the pattern rules out impossible fields; day 31 of a 30-day month is the
-    one case it cannot see, and Redshift's to_timestamp rejects it with an error, not a wrong row. -#}
+{#- Redshift has no TRY, and its to_timestamp accepts overflow (2026-04-31 becomes 2026-05-01):
+    the pattern rules out impossible fields, calendar_date_is_valid the day past the month's end,
+    and only then is the text cast. Nested CASEs, so the cast never sees a rejected text. -#}
 {% macro redshift__try_parse_timestamp(text_expr) -%}
     case
         when {{ text_expr }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$'
-            then to_timestamp({{ text_expr }}, 'YYYY-MM-DD HH24:MI:SS')::timestamp
+            then case
+                when {{ eventlake.calendar_date_is_valid(text_expr) }}
+                    then cast({{ text_expr }} as timestamp)
+            end
     end
+{%- endmacro %}
+
+
+{#- True when the 'YYYY-MM-DD' at the start of a text that already matched a strict pattern
+    (month 01-12, day 01-31) names a real day: year 0001 or later, and the day within the
+    month's length, leap years included. For engines without a TRY (Redshift); plain SQL that
+    every engine runs the same way. -#}
+{% macro calendar_date_is_valid(text_expr) -%}
+    {%- set year = 'cast(substr(' ~ text_expr ~ ', 1, 4) as integer)' -%}
+    (
+        {{ year }} >= 1
+        and cast(substr({{ text_expr }}, 9, 2) as integer) <= case cast(substr({{ text_expr }}, 6, 2) as integer)
+            when 2 then case
+                when mod({{ year }}, 4) = 0 and (mod({{ year }}, 100) <> 0 or mod({{ year }}, 400) = 0) then 29
+                else 28
+            end
+            when 4 then 30
+            when 6 then 30
+            when 9 then 30
+            when 11 then 30
+            else 31
+        end
+    )
 {%- endmacro %}
 
 
@@ -162,6 +191,7 @@
 {% macro default__try_parse_iso8601_utc(text_expr) -%}
     case
         when regexp_full_match({{ text_expr }}, '\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z')
+            and left({{ text_expr }}, 4) <> '0000'
             then try_strptime(
                 rtrim({{ text_expr }}, 'Z'), ['%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S']
             )
@@ -171,14 +201,19 @@
 {% macro athena__try_parse_iso8601_utc(text_expr) -%}
     case
         when regexp_like({{ text_expr }}, '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$')
+            and substr({{ text_expr }}, 1, 4) <> '0000'
             then cast(try(from_iso8601_timestamp({{ text_expr }})) at time zone 'UTC' as timestamp)
     end
 {%- endmacro %}
 
-{#- Redshift has no TRY: as for try_parse_timestamp, the pattern rules out impossible fields. -#}
+{#- Redshift has no TRY, and a cast of an impossible date fails the whole query: as for
+    try_parse_timestamp, the pattern and calendar_date_is_valid rule out impossible fields first. -#}
 {% macro redshift__try_parse_iso8601_utc(text_expr) -%}
     case
         when {{ text_expr }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?Z$'
-            then cast(replace(replace({{ text_expr }}, 'T', ' '), 'Z', '') as timestamp)
+            then case
+                when {{ eventlake.calendar_date_is_valid(text_expr) }}
+                    then cast(replace(replace({{ text_expr }}, 'T', ' '), 'Z', '') as timestamp)
+            end
     end
 {%- endmacro %}

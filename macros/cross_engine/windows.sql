@@ -29,29 +29,29 @@
 {% macro redshift__trailing_time_averages(relation, key, partition_by, order_by, value, spans) -%}
     {%- set widest = spans.values() | max -%}
     select
-        current_row.*,
+        this_row.*,
         {%- for column, minutes in spans.items() %}
         spans.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ relation }} as current_row
+    from {{ relation }} as this_row
     inner join (
         select
             anchor.{{ key }},
             {%- for column, minutes in spans.items() %}
             avg(
                 case
-                    when trailing.{{ order_by }} >= dateadd(minute, -{{ minutes - 1 }}, anchor.{{ order_by }})
-                        then trailing.{{ value }}
+                    when earlier.{{ order_by }} >= dateadd(minute, -{{ minutes - 1 }}, anchor.{{ order_by }})
+                        then earlier.{{ value }}
                 end
             ) as {{ column }}{{ ',' if not loop.last }}
             {%- endfor %}
         from {{ relation }} as anchor
-        inner join {{ relation }} as trailing
+        inner join {{ relation }} as earlier
             on
-                anchor.{{ partition_by }} = trailing.{{ partition_by }}
-                and trailing.{{ order_by }} between dateadd(minute, -{{ widest - 1 }}, anchor.{{ order_by }})
+                anchor.{{ partition_by }} = earlier.{{ partition_by }}
+                and earlier.{{ order_by }} between dateadd(minute, -{{ widest - 1 }}, anchor.{{ order_by }})
                 and anchor.{{ order_by }}
         group by anchor.{{ key }}
     ) as spans
-        on current_row.{{ key }} = spans.{{ key }}
+        on this_row.{{ key }} = spans.{{ key }}
 {%- endmacro %}

@@ -116,16 +116,17 @@ location '{{ location }}'
 {% macro athena__ml_external_table_ddl(node) -%}
     {%- set types = {'varchar': 'string', 'timestamp': 'timestamp', 'double': 'double', 'boolean': 'boolean', 'date': 'date'} -%}
     {{ return([eventlake.ml_parquet_table_ddl(
-        'create external table if not exists ' ~ node.schema ~ '.' ~ node.identifier, node, types
+        'create external table if not exists ' ~ eventlake.quoted_relation(node.schema, node.identifier, hive=true),
+        node, types
     )]) }}
 {%- endmacro %}
 
 {#- Redshift: a Spectrum external table in the same external schema as the raw feeds. -#}
 {% macro redshift__ml_external_table_ddl(node) -%}
-    {%- set spectrum = env_var('EVENTLAKE_SPECTRUM_SCHEMA', 'eventlake_spectrum') -%}
+    {%- set spectrum = eventlake.spectrum_schema() -%}
     {%- set types = {'varchar': 'varchar(256)', 'timestamp': 'timestamp', 'double': 'double precision', 'boolean': 'boolean', 'date': 'date'} -%}
     {%- set view_ddl -%}
-create or replace view {{ node.schema }}.{{ node.identifier }} as
+create or replace view {{ eventlake.quoted_relation(node.schema, node.identifier) }} as
 select * from {{ spectrum }}.{{ node.identifier }}
 with no schema binding
     {%- endset -%}

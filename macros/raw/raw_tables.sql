@@ -24,6 +24,15 @@
     select 1 as raw_relations_are_external_tables
 {%- endmacro %}
 
+{#- Redshift: the line tables are external, but Spectrum sees only registered partitions, so a
+    run first registers the hours unstaged_objects will list (see register_raw_partitions). -#}
+{% macro redshift__create_raw_relations() -%}
+    {%- if execute and eventlake.offline_compile_mode() is none -%}
+        {%- do eventlake.register_raw_partitions() -%}
+    {%- endif -%}
+    select 1 as raw_partitions_registered
+{%- endmacro %}
+
 {% macro duckdb__create_raw_relations() -%}
     {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
     {%- set statements = [] -%}
@@ -63,7 +72,8 @@
 
 
 {#- Operator-run DDL for the cloud engines. Preview it without a connection:
-    dbt compile --target athena --no-populate-cache --inline "{{ eventlake.external_tables_ddl() }}" -#}
+    dbt compile --target athena --no-populate-cache --inline "{{ eventlake.external_tables_ddl() }}"
+    Each source's schema (a Glue database on Athena) is created first, since nothing else makes it. -#}
 {% macro create_external_tables() %}
     {%- for statement in eventlake.external_table_statements() -%}
         {%- do log('eventlake: ' ~ statement.strip().split('\n')[0], info=true) -%}
@@ -73,6 +83,13 @@
 
 {% macro external_table_statements() -%}
     {%- set statements = [] -%}
+    {%- set schemas = [] -%}
+    {%- for node in eventlake.raw_feed_sources() + eventlake.ml_score_sources() -%}
+        {%- if node.schema not in schemas -%}{%- do schemas.append(node.schema) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- for schema in schemas -%}
+        {%- do statements.append(eventlake.create_schema_ddl(schema)) -%}
+    {%- endfor -%}
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- do statements.extend(adapter.dispatch('external_table_ddl', 'eventlake')(node)) -%}
     {%- endfor -%}
@@ -84,6 +101,29 @@
     {{ eventlake.external_table_statements() | join(';\n\n') }};
 {%- endmacro %}
 
+
+{#- CREATE SCHEMA for a source's schema, quoted (RAW is a reserved word on Redshift). Athena's
+    DDL is Hive's: a Glue database, named in backticks. -#}
+{% macro create_schema_ddl(schema) -%}
+    {{ return(adapter.dispatch('create_schema_ddl', 'eventlake')(schema)) }}
+{%- endmacro %}
+
+{% macro default__create_schema_ddl(schema) -%}
+    {{ return('create schema if not exists "' ~ schema ~ '"') }}
+{%- endmacro %}
+
+{% macro athena__create_schema_ddl(schema) -%}
+    {{ return('create database if not exists `' ~ schema ~ '`') }}
+{%- endmacro %}
+
+
+{#- schema.identifier with both names quoted: "s"."t" (SQL, Trino views), or `s`.`t` for
+    Athena's Hive DDL (CREATE EXTERNAL TABLE). -#}
+{% macro quoted_relation(schema, identifier, hive=false) -%}
+    {%- set quote = '`' if hive else '"' -%}
+    {{ return(quote ~ schema ~ quote ~ '.' ~ quote ~ identifier ~ quote) }}
+{%- endmacro %}
+
 {% macro default__external_table_ddl(node) -%}
     {{ exceptions.raise_compiler_error(
         'create_external_tables is for athena and redshift; on duckdb the raw views are made by every run'
@@ -92,7 +132,7 @@
 
 {#- The view every engine's source points at: the external line table plus the object path. -#}
 {% macro raw_lines_view_ddl(node, lines_table, options='', partition_column=none) -%}
-create or replace view {{ node.schema }}.{{ node.identifier }} as
+create or replace view {{ eventlake.quoted_relation(node.schema, node.identifier) }} as
 select
     nullif(line, '') as line,
     {%- if partition_column %}
@@ -108,9 +148,9 @@ from {{ lines_table }}
     the processing-hour prefix so new prefixes are queryable without MSCK REPAIR or a crawler. -#}
 {% macro athena__external_table_ddl(node) -%}
     {%- set location = env_var('EVENTLAKE_RAW_S3_URI').rstrip('/') ~ '/' ~ node.meta['raw_feed'] ~ '/' -%}
-    {%- set lines_table = node.schema ~ '.' ~ node.identifier ~ '_lines' -%}
+    {%- set lines_table = node.identifier ~ '_lines' -%}
     {%- set table_ddl -%}
-create external table if not exists {{ lines_table }} (
+create external table if not exists {{ eventlake.quoted_relation(node.schema, lines_table, hive=true) }} (
     line string
 )
 partitioned by (landed_hour string)
@@ -127,13 +167,16 @@ tblproperties (
     'storage.location.template' = '{{ location }}${landed_hour}/'
 )
     {%- endset -%}
-    {{ return([table_ddl, eventlake.raw_lines_view_ddl(node, lines_table, partition_column='landed_hour')]) }}
+    {{ return([table_ddl, eventlake.raw_lines_view_ddl(
+        node, eventlake.quoted_relation(node.schema, lines_table), partition_column='landed_hour'
+    )]) }}
 {%- endmacro %}
 
-{#- Redshift: a Spectrum external schema over the Glue catalog; the view adds the object path. -#}
+{#- Redshift: a Spectrum external schema over the Glue catalog; the line table is partitioned
+    by the processing-hour prefix like Athena's, with the partitions registered by
+    register_raw_partitions (Spectrum has no projection); the view adds the object path. -#}
 {% macro redshift__external_table_ddl(node) -%}
-    {%- set location = env_var('EVENTLAKE_RAW_S3_URI').rstrip('/') ~ '/' ~ node.meta['raw_feed'] ~ '/' -%}
-    {%- set spectrum = env_var('EVENTLAKE_SPECTRUM_SCHEMA', 'eventlake_spectrum') -%}
+    {%- set spectrum = eventlake.spectrum_schema() -%}
     {%- set schema_ddl -%}
 create external schema if not exists {{ spectrum }}
 from data catalog database '{{ env_var('EVENTLAKE_GLUE_RAW_DATABASE', 'eventlake_raw') }}'
@@ -144,12 +187,81 @@ create external database if not exists
 create external table {{ spectrum }}.{{ node.identifier }}_lines (
     line varchar(65535)
 )
+partitioned by (landed_hour varchar(13))
 row format delimited fields terminated by '\037'
 stored as textfile
-location '{{ location }}'
+location '{{ eventlake.raw_feed_location(node) }}'
     {%- endset -%}
     {%- set view_ddl = eventlake.raw_lines_view_ddl(
-        node, spectrum ~ '.' ~ node.identifier ~ '_lines', 'with no schema binding'
+        node, spectrum ~ '.' ~ node.identifier ~ '_lines', 'with no schema binding', partition_column='landed_hour'
     ) -%}
     {{ return([schema_ddl, table_ddl, view_ddl]) }}
+{%- endmacro %}
+
+{% macro spectrum_schema() -%}
+    {{ return(env_var('EVENTLAKE_SPECTRUM_SCHEMA', 'eventlake_spectrum')) }}
+{%- endmacro %}
+
+{% macro raw_feed_location(node) -%}
+    {{ return(env_var('EVENTLAKE_RAW_S3_URI').rstrip('/') ~ '/' ~ node.meta['raw_feed'] ~ '/') }}
+{%- endmacro %}
+
+
+{#-
+    Register the processing-hour partitions of the raw line tables where the engine needs it:
+    Redshift Spectrum (Athena projects them). `since` ('YYYY-MM-DD' or 'YYYY-MM-DD HH', UTC)
+    defaults to the last var raw_relist_hours hours, the window unstaged_objects lists; an
+    hour with no objects is an empty partition. Idempotent (ADD IF NOT EXISTS). On Redshift every
+    run registers that window at its start (create_raw_relations); a backfill runs
+    dbt run-operation register_raw_partitions --args '{since: "2026-01-01"}'
+-#}
+{% macro register_raw_partitions(since=none) %}
+    {%- for statement in eventlake.raw_partition_statements(since) -%}
+        {%- do log('eventlake: ' ~ statement.strip().split('\n')[0], info=true) -%}
+        {%- do run_query(statement) -%}
+    {%- endfor -%}
+{% endmacro %}
+
+{#- The processing hours from `since` (or raw_relist_hours ago) to `until` (default now), as
+    'YYYY/MM/DD/HH' prefixes. -#}
+{% macro landed_hours(since=none, until=none) -%}
+    {%- set datetime = modules.datetime -%}
+    {%- set until = until or datetime.datetime.utcnow() -%}
+    {%- if since -%}
+        {%- set start = datetime.datetime.strptime(since, '%Y-%m-%d %H' if ' ' in since else '%Y-%m-%d') -%}
+    {%- else -%}
+        {%- set start = until - datetime.timedelta(hours=var('raw_relist_hours', 48)) -%}
+    {%- endif -%}
+    {%- set hours = [] -%}
+    {%- set at = namespace(value=start.replace(minute=0, second=0, microsecond=0)) -%}
+    {%- for _ in range(((until - at.value).total_seconds() // 3600) | int + 1) -%}
+        {%- do hours.append(at.value.strftime('%Y/%m/%d/%H')) -%}
+        {%- set at.value = at.value + datetime.timedelta(hours=1) -%}
+    {%- endfor -%}
+    {{ return(hours) }}
+{%- endmacro %}
+
+{% macro raw_partition_statements(since=none) -%}
+    {{ return(adapter.dispatch('raw_partition_statements', 'eventlake')(since)) }}
+{%- endmacro %}
+
+{% macro default__raw_partition_statements(since) -%}
+    {{ return([]) }}
+{%- endmacro %}
+
+{#- One ALTER TABLE per feed, every hour in it (Spectrum takes many PARTITION clauses at once). -#}
+{% macro redshift__raw_partition_statements(since) -%}
+    {%- set statements = [] -%}
+    {%- set hours = eventlake.landed_hours(since) -%}
+    {%- for node in eventlake.raw_feed_sources() -%}
+        {%- set location = eventlake.raw_feed_location(node) -%}
+        {%- set statement -%}
+alter table {{ eventlake.spectrum_schema() }}.{{ node.identifier }}_lines add if not exists
+{%- for hour in hours %}
+partition (landed_hour = '{{ hour }}') location '{{ location }}{{ hour }}/'
+{%- endfor %}
+        {%- endset -%}
+        {%- do statements.append(statement) -%}
+    {%- endfor -%}
+    {{ return(statements) }}
 {%- endmacro %}

@@ -38,7 +38,7 @@ select
     stddev_temperature_c,
     reading_count,
     cast(86400 / {{ var('expected_reading_interval_seconds') }} as integer) as expected_reading_count,
-    cast(reading_count as double precision)
+    cast(reading_count as {{ eventlake.type_double() }})
     / (86400 / {{ var('expected_reading_interval_seconds') }}) as coverage_ratio,
     first_reading_at,
     last_reading_at

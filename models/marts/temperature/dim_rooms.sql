@@ -23,7 +23,8 @@ readings as (
 select
     rooms.room_id,
     rooms.building,
-    rooms.floor,
+    -- sqlfluff's athena dialect (make sqllint) reads the column as the function floor()
+    rooms.floor,  -- noqa: PRS
     rooms.sensor_model,
     rooms.installed_on,
     readings.first_reading_at,
