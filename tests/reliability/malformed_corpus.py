@@ -289,7 +289,8 @@ def seismic_kinds() -> list[Kind]:
         Kind("duplicate_key_in_properties", two(feature_text.replace(mag, mag + ',"mag":9.9')),
              (ACCEPTED, "duplicate_key")),  # fmt: skip
         Kind("mag_plus_sign", swap_mag("+2.5"), ("number_with_bare_sign",)),
-        Kind("trailing_comma_in_features", (collection_text[:-2] + ",]}\n").encode(), ("trailing_comma",)),
+        Kind("trailing_comma_in_features", (two(feature_text).decode()[:-3] + ",]}\n").encode(),
+             ("trailing_comma",)),  # fmt: skip
         Kind("duplicate_features_key", (collection_text[:-1] + ',"features":[]}\n').encode(), ("duplicate_key",)),
         Kind("no_features_key", b'{"type":"FeatureCollection"}\n', ("missing_features_array",)),
         Kind("features_not_array", b'{"features":{"a":1}}\n', ("missing_features_array",)),

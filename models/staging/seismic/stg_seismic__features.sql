@@ -95,10 +95,18 @@ checked_collections as (
 
 ),
 
+flattenable_collections as (
+
+    select * from checked_collections
+    where collection_rejection_reason is null
+
+),
+
 features as (
 
+    -- a line rejected whole (a trailing comma, a repeated key) is one row, never its features
     {{ eventlake.flatten_json_array(
-        'checked_collections', 'doc', 'features',
+        'flattenable_collections', 'doc', 'features',
         ['source_file', 'landed_at', 'line_hash', 'line_occurrence']
     ) }}
 
