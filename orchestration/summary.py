@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ingestion.settings import LakePaths
+from orchestration.duckdb_functions import register_functions
 
 LAYERS = (
     ("raw lines (firehose)", "raw.sensor_readings"),
@@ -99,7 +100,7 @@ class RunSummary:
 
 def read_summary(paths: LakePaths) -> RunSummary:
     summary = RunSummary()
-    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+    with register_functions(duckdb.connect(str(paths.duckdb_file), read_only=True)) as con:
         for name, relation in LAYERS:
             summary.layer_rows.append(
                 (name, con.execute(f"select count(*) from {relation}").fetchone()[0])

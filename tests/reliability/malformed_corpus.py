@@ -42,20 +42,29 @@ def reader_kinds(valid: bytes) -> list[Kind]:
         Kind("plain_text_named_gz", valid, ("bad_compression",), gz_name=True),
         Kind("truncated_gzip", gzip.compress(valid * 50, mtime=0)[:40], ("bad_compression",), True),
         Kind("gzip_ok", gzip.compress(valid * 2, mtime=0), (ACCEPTED, ACCEPTED), gz_name=True),
-        Kind("gzip_two_members", gzip.compress(valid) + gzip.compress(valid), (ACCEPTED,) * 2, True),
+        Kind(
+            "gzip_two_members", gzip.compress(valid) + gzip.compress(valid), (ACCEPTED,) * 2, True
+        ),
         Kind("gzip_of_latin1", gzip.compress(b'{"x":"\xe9"}\n', mtime=0), ("not_utf8",), True),
         Kind("latin1_byte", valid + b'{"x":"caf\xe9"}\n', ("not_utf8",)),
         Kind("binary_garbage", bytes(range(256)) * 4, ("not_utf8",)),
         Kind("utf16_text", valid.decode().encode("utf-16"), ("not_utf8",)),
-        Kind("line_over_limit", valid + b" " * (DEFAULT_MAX_LINE_BYTES + 10) + b"\n" + valid,
-             (ACCEPTED, "line_too_long", ACCEPTED)),  # fmt: skip
+        Kind(
+            "line_over_limit",
+            valid + b" " * (DEFAULT_MAX_LINE_BYTES + 10) + b"\n" + valid,
+            (ACCEPTED, "line_too_long", ACCEPTED),
+        ),
         # JSON allows CR as whitespace between tokens: the line must stay one line
         Kind("lone_cr_inside_line", line[:-1] + b',\r"note":"ab"}\n', (ACCEPTED,)),
         Kind("crlf_line_endings", line + b"\r\n" + line + b"\r\n", (ACCEPTED, ACCEPTED)),
         Kind("no_final_newline", line, (ACCEPTED,)),
         Kind("unit_separator_then_junk", line + b"\x1fjunk\n", ("invalid_json",)),
         Kind("nul_byte_after_line", line + b"\x00\n", ("invalid_json",)),
-        Kind("blank_lines_between", valid + b"\n  \n" + valid, (ACCEPTED, "empty_line", "empty_line", ACCEPTED)),
+        Kind(
+            "blank_lines_between",
+            valid + b"\n  \n" + valid,
+            (ACCEPTED, "empty_line", "empty_line", ACCEPTED),
+        ),
         Kind("utf8_bom", b"\xef\xbb\xbf" + valid, ("invalid_json",)),
     ]
 
@@ -82,11 +91,24 @@ def strict_json_kinds(valid: dict[str, Any], number_key: str) -> list[Kind]:
         Kind("minus_space", swap("- 5"), ("number_with_bare_sign",)),
         Kind("trailing_comma_object", (text[:-1] + ",}").encode() + b"\n", ("trailing_comma",)),
         Kind("trailing_comma_space", (text[:-1] + " , }").encode() + b"\n", ("trailing_comma",)),
-        Kind("duplicate_key", (text[:-1] + f',"{number_key}":{number}}}').encode() + b"\n", ("duplicate_key",)),
-        Kind("nan_inside_string", (text[:-1] + ',"note":"NaN, Infinity,}"}').encode() + b"\n", (ACCEPTED,)),
-        Kind("lone_surrogate", (text[:-1] + ',"note":"\\ud800"}').encode() + b"\n", ("invalid_json",)),
-        Kind("deep_nesting", (text[:-1] + ',"deep":' + "[" * 5000 + "]" * 5000 + "}").encode() + b"\n",
-             (ACCEPTED,)),  # fmt: skip
+        Kind(
+            "duplicate_key",
+            (text[:-1] + f',"{number_key}":{number}}}').encode() + b"\n",
+            ("duplicate_key",),
+        ),
+        Kind(
+            "nan_inside_string",
+            (text[:-1] + ',"note":"NaN, Infinity,}"}').encode() + b"\n",
+            (ACCEPTED,),
+        ),
+        Kind(
+            "lone_surrogate", (text[:-1] + ',"note":"\\ud800"}').encode() + b"\n", ("invalid_json",)
+        ),
+        Kind(
+            "deep_nesting",
+            (text[:-1] + ',"deep":' + "[" * 5000 + "]" * 5000 + "}").encode() + b"\n",
+            (ACCEPTED,),
+        ),
     ]
 
 
@@ -134,11 +156,23 @@ def temperature_kinds() -> list[Kind]:
         ("missing_temperature", lambda d: without(d, "temperature"), "missing_temperature"),
         ("temperature_string", lambda d: w(d, "temperature", "21.5"), "temperature_not_numeric"),
         ("temperature_bool", lambda d: w(d, "temperature", True), "temperature_not_numeric"),
-        ("timestamp_iso_t", lambda d: w(d, "timestamp", "2026-03-01T09:59:00"), "timestamp_unparseable"),
-        ("timestamp_feb_30", lambda d: w(d, "timestamp", "2026-02-30 09:59:00"), "timestamp_unparseable"),
+        (
+            "timestamp_iso_t",
+            lambda d: w(d, "timestamp", "2026-03-01T09:59:00"),
+            "timestamp_unparseable",
+        ),
+        (
+            "timestamp_feb_30",
+            lambda d: w(d, "timestamp", "2026-02-30 09:59:00"),
+            "timestamp_unparseable",
+        ),
         ("temperature_hot", lambda d: w(d, "temperature", 1e300), "temperature_out_of_range"),
         ("temperature_cold", lambda d: w(d, "temperature", -41), "temperature_out_of_range"),
-        ("timestamp_future", lambda d: w(d, "timestamp", "2026-03-01 11:00:00"), "timestamp_in_future"),
+        (
+            "timestamp_future",
+            lambda d: w(d, "timestamp", "2026-03-01 11:00:00"),
+            "timestamp_in_future",
+        ),
         ("unknown_room", lambda d: w(d, "room_id", "Z999"), "unknown_room"),
         ("integer_temperature", lambda d: w(d, "temperature", 21), ACCEPTED),
         ("extra_field", lambda d: w(d, "battery", 3.1), ACCEPTED),
@@ -176,11 +210,23 @@ def traffic_kinds() -> list[Kind]:
         ("location_30_digits", lambda d: w(d, "unieke_id", 10**29), "location_id_invalid"),
         ("location_unknown", lambda d: w(d, "unieke_id", 999999), "unknown_location"),
         ("missing_time", lambda d: without(d, "tijd_waarneming"), "missing_measured_at"),
-        ("time_iso_string", lambda d: w(d, "tijd_waarneming", "2026-03-01T09:59:00"), "measured_at_invalid"),
-        ("time_milliseconds", lambda d: w(d, "tijd_waarneming", 1772359140000), "measured_at_invalid"),
+        (
+            "time_iso_string",
+            lambda d: w(d, "tijd_waarneming", "2026-03-01T09:59:00"),
+            "measured_at_invalid",
+        ),
+        (
+            "time_milliseconds",
+            lambda d: w(d, "tijd_waarneming", 1772359140000),
+            "measured_at_invalid",
+        ),
         ("time_future", lambda d: w(d, "tijd_waarneming", 1772362800), "measured_at_in_future"),
         ("missing_speed", lambda d: without(d, speed), "missing_measurement_field"),
-        ("null_occupancy", lambda d: w(d, "rekendata_bezettingsgraad", None), "missing_measurement_field"),
+        (
+            "null_occupancy",
+            lambda d: w(d, "rekendata_bezettingsgraad", None),
+            "missing_measurement_field",
+        ),
         ("speed_string", lambda d: w(d, speed, "100"), "measurement_not_numeric"),
         ("speed_300", lambda d: w(d, speed, 300), "speed_out_of_range"),
         ("speed_no_data_code", lambda d: w(d, speed, 254), ACCEPTED),
@@ -188,7 +234,11 @@ def traffic_kinds() -> list[Kind]:
         ("count_fraction", lambda d: w(d, count, 2.5), "vehicle_count_invalid"),
         ("count_3e9", lambda d: w(d, count, 3e9), "vehicle_count_invalid"),
         ("count_1e12", lambda d: w(d, count, 10**12), "vehicle_count_invalid"),
-        ("occupancy_101", lambda d: w(d, "rekendata_bezettingsgraad", 101), "occupancy_out_of_range"),
+        (
+            "occupancy_101",
+            lambda d: w(d, "rekendata_bezettingsgraad", 101),
+            "occupancy_out_of_range",
+        ),
         ("occupancy_unknown", lambda d: w(d, "rekendata_bezettingsgraad", -1), ACCEPTED),
     ]
     return (
@@ -269,9 +319,7 @@ def seismic_kinds() -> list[Kind]:
         ("lastupdate_missing", _feature(properties__lastupdate=_ABSENT), "lastupdate_unparseable"),
         ("id_number", _feature(id=123456), ACCEPTED),
     ]
-    kinds = [
-        Kind(name, _collection(ok, bad), (ACCEPTED, reason)) for name, bad, reason in one_bad
-    ]
+    kinds = [Kind(name, _collection(ok, bad), (ACCEPTED, reason)) for name, bad, reason in one_bad]
 
     def swap_mag(value: str) -> bytes:
         return (collection_text.replace(mag, f'"mag":{value}', 1) + "\n").encode()
@@ -282,30 +330,66 @@ def seismic_kinds() -> list[Kind]:
     kinds += [
         Kind("valid", _collection(ok, ok), (ACCEPTED, ACCEPTED)),
         Kind("empty_features", _collection(), ()),
-        Kind("mag_nan_beside_valid", two(feature_text.replace(mag, '"mag":NaN')), (ACCEPTED, "non_finite_number")),
-        Kind("mag_minus_1e400", two(feature_text.replace(mag, '"mag":-1e400')), (ACCEPTED, "non_finite_number")),
-        Kind("depth_infinity", two(feature_text.replace('"depth":10.0', '"depth":Infinity')),
-             (ACCEPTED, "non_finite_number")),  # fmt: skip
-        Kind("duplicate_key_in_properties", two(feature_text.replace(mag, mag + ',"mag":9.9')),
-             (ACCEPTED, "duplicate_key")),  # fmt: skip
+        Kind(
+            "mag_nan_beside_valid",
+            two(feature_text.replace(mag, '"mag":NaN')),
+            (ACCEPTED, "non_finite_number"),
+        ),
+        Kind(
+            "mag_minus_1e400",
+            two(feature_text.replace(mag, '"mag":-1e400')),
+            (ACCEPTED, "non_finite_number"),
+        ),
+        Kind(
+            "depth_infinity",
+            two(feature_text.replace('"depth":10.0', '"depth":Infinity')),
+            (ACCEPTED, "non_finite_number"),
+        ),
+        Kind(
+            "duplicate_key_in_properties",
+            two(feature_text.replace(mag, mag + ',"mag":9.9')),
+            (ACCEPTED, "duplicate_key"),
+        ),
         Kind("mag_plus_sign", swap_mag("+2.5"), ("number_with_bare_sign",)),
-        Kind("trailing_comma_in_features", (two(feature_text).decode()[:-3] + ",]}\n").encode(),
-             ("trailing_comma",)),  # fmt: skip
-        Kind("duplicate_features_key", (collection_text[:-1] + ',"features":[]}\n').encode(), ("duplicate_key",)),
+        Kind(
+            "trailing_comma_in_features",
+            (two(feature_text).decode()[:-3] + ",]}\n").encode(),
+            ("trailing_comma",),
+        ),
+        Kind(
+            "duplicate_features_key",
+            (collection_text[:-1] + ',"features":[]}\n').encode(),
+            ("duplicate_key",),
+        ),
         Kind("no_features_key", b'{"type":"FeatureCollection"}\n', ("missing_features_array",)),
         Kind("features_not_array", b'{"features":{"a":1}}\n', ("missing_features_array",)),
         Kind("error_object", b'{"error":"rate limited"}\n', ("missing_features_array",)),
         Kind("truncated_collection", collection_text[:-30].encode() + b"\n", ("invalid_json",)),
         Kind("bare_array", b"[1,2]\n", ("invalid_json",)),
-        Kind("empty_line_between", _collection(ok) + b"\n" + _collection(ok), (ACCEPTED, "empty_line", ACCEPTED)),
+        Kind(
+            "empty_line_between",
+            _collection(ok) + b"\n" + _collection(ok),
+            (ACCEPTED, "empty_line", ACCEPTED),
+        ),
         Kind("empty_object", b"", ("empty_object",)),
         Kind("plain_text_named_gz", _collection(ok), ("bad_compression",), gz_name=True),
         Kind("gzip_without_gz_name", gzip.compress(_collection(ok), mtime=0), ("bad_compression",)),
-        Kind("gzip_ok", gzip.compress(_collection(ok, ok), mtime=0), (ACCEPTED, ACCEPTED), gz_name=True),
-        Kind("latin1_region", _collection(_feature(properties__flynn_region="X")).replace(b'"X"', b'"\xe9"'),
-             ("not_utf8",)),  # fmt: skip
-        Kind("lone_cr_between_tokens", _collection(ok).replace(b'"type":"Feature",', b'"type":"Feature",\r'),
-             (ACCEPTED,)),  # fmt: skip
+        Kind(
+            "gzip_ok",
+            gzip.compress(_collection(ok, ok), mtime=0),
+            (ACCEPTED, ACCEPTED),
+            gz_name=True,
+        ),
+        Kind(
+            "latin1_region",
+            _collection(_feature(properties__flynn_region="X")).replace(b'"X"', b'"\xe9"'),
+            ("not_utf8",),
+        ),
+        Kind(
+            "lone_cr_between_tokens",
+            _collection(ok).replace(b'"type":"Feature",', b'"type":"Feature",\r'),
+            (ACCEPTED,),
+        ),
         Kind("crlf_line", _collection(ok).rstrip(b"\n") + b"\r\n", (ACCEPTED,)),
     ]
     return kinds

@@ -97,6 +97,7 @@ checked_collections as (
 
 flattenable_collections as (
 
+    -- a line rejected whole (a trailing comma, a repeated key) is one row, never its features
     select * from checked_collections
     where collection_rejection_reason is null
 
@@ -104,7 +105,6 @@ flattenable_collections as (
 
 features as (
 
-    -- a line rejected whole (a trailing comma, a repeated key) is one row, never its features
     {{ eventlake.flatten_json_array(
         'flattenable_collections', 'doc', 'features',
         ['source_file', 'landed_at', 'line_hash', 'line_occurrence']
@@ -194,7 +194,8 @@ checked_features as (
                 depth_km < {{ var('seismic_min_depth_km') }} or depth_km > {{ var('seismic_max_depth_km') }}
                 then 'depth_out_of_range'
             when
-                magnitude < {{ var('seismic_min_magnitude') }} or magnitude > {{ var('seismic_max_magnitude') }}
+                magnitude < {{ var('seismic_min_magnitude') }}
+                or magnitude > {{ var('seismic_max_magnitude') }}
                 then 'magnitude_out_of_range'
             when event_at is null then 'time_unparseable'
             when last_updated_at is null then 'lastupdate_unparseable'

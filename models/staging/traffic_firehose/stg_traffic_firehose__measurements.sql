@@ -33,7 +33,8 @@
 {#- a number that overflows a double (1e400) reads as infinity: its own reason, before any range -#}
 {%- set any_non_finite = [] -%}
 {%- for key in keys -%}
-    {%- do any_non_finite.append('not coalesce(' ~ eventlake.json_finite(aliases.get(key, key)) ~ ', true)') -%}
+    {%- set finite = eventlake.json_finite(aliases.get(key, key)) -%}
+    {%- do any_non_finite.append('not coalesce(' ~ finite ~ ', true)') -%}
 {%- endfor -%}
 {%- do any_not_numeric.append('rekendata_bezettingsgraad is null') -%}
 
@@ -61,7 +62,9 @@ fields as (
         read_error,
         json_violation,
         -- json_keys raises on text that is not JSON: only objects are checked
-        case when is_json_object then {{ eventlake.json_duplicate_key('line') }} else false end as has_duplicate_key,
+        case
+            when is_json_object then {{ eventlake.json_duplicate_key('line') }} else false
+        end as has_duplicate_key,
         is_json_object,
         {{ eventlake.json_number_columns('field_values', keys, aliases) }}
     from extracted
