@@ -52,10 +52,10 @@
 {% macro redshift__json_strictness_reason(text_expr) -%}
     {%- set blanked = "regexp_replace(" ~ text_expr ~ ", '\"([^\"\\\\]|\\\\.)*\"', '\"\"')" -%}
     case
-        when regexp_instr({{ text_expr }}, 'nan|inf|,[[:space:]]*[]}]|[[:,][[:space:]]*([+]|-[[:space:]]*[^0-9])', 1, 1, 0, 'i') > 0
+        when regexp_instr({{ text_expr }}, 'nan|inf|,[[:space:]]*[]}]|[,:[][[:space:]]*([+]|-[[:space:]]*[^0-9])', 1, 1, 0, 'i') > 0
             then case
                 when regexp_instr({{ blanked }}, 'nan|inf', 1, 1, 0, 'i') > 0 then 'non_finite_number'
-                when regexp_instr({{ blanked }}, '[[:,][[:space:]]*([+]|-[[:space:]]*[^0-9])') > 0
+                when regexp_instr({{ blanked }}, '[,:[][[:space:]]*([+]|-[[:space:]]*[^0-9])') > 0
                     then 'number_with_bare_sign'
                 when regexp_instr({{ blanked }}, ',[[:space:]]*[]}]') > 0 then 'trailing_comma'
             end
