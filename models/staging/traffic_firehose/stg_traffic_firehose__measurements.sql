@@ -31,6 +31,10 @@
 {%- endfor -%}
 {%- do any_missing.append('not has_rekendata_bezettingsgraad') -%}
 {#- a number that overflows a double (1e400) reads as infinity: its own reason, before any range -#}
+{%- set known_keys_found = [] -%}
+{%- for key in keys -%}
+    {%- do known_keys_found.append('case when has_' ~ aliases.get(key, key) ~ ' then 1 else 0 end') -%}
+{%- endfor -%}
 {%- set any_non_finite = [] -%}
 {%- for key in keys -%}
     {%- set finite = eventlake.json_finite(aliases.get(key, key)) -%}
@@ -61,10 +65,8 @@ fields as (
         line_occurrence,
         read_error,
         json_violation,
-        -- json_keys raises on text that is not JSON: only objects are checked
-        case
-            when is_json_object then {{ eventlake.json_duplicate_key('line') }} else false
-        end as has_duplicate_key,
+        -- keys written (each `":`) beyond the known keys found: an unknown key or a repeated one
+        (length(line) - length(replace(line, '":', ''))) / 2 as written_key_count,
         is_json_object,
         {{ eventlake.json_number_columns('field_values', keys, aliases) }}
     from extracted
@@ -81,7 +83,15 @@ checked as (
             when not is_json_object and (line is null or trim(line) = '') then 'empty_line'
             when json_violation is not null then json_violation
             when not is_json_object then 'invalid_json'
-            when has_duplicate_key then 'duplicate_key'
+            -- a line holding only the known keys, once each, cannot repeat one: listing the keys
+            -- (a second parse) is kept for the others
+            when
+                case
+                    when written_key_count > {{ known_keys_found | join(' + ') }}
+                        then {{ eventlake.json_duplicate_key('line') }}
+                    else false
+                end
+                then 'duplicate_key'
             when {{ any_non_finite | join(' or ') }} then 'non_finite_number'
             when not has_location_number then 'missing_location_id'
             -- the id is cast to bigint: above 2^53 a double no longer holds every whole number
