@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ingestion.seismic import normalise
+
 ACCEPTED = "accepted"
 # the reader's limit for feeds without raw_max_line_bytes (var raw_default_max_line_bytes)
 DEFAULT_MAX_LINE_BYTES = 2 * 1024 * 1024
@@ -294,6 +296,41 @@ def _collection(*features: Any) -> bytes:
     return _line({"type": "FeatureCollection", "features": list(features)})
 
 
+def _usgs_feature(code: str, mag: float) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": f"us{code}",
+        "geometry": {"type": "Point", "coordinates": [142.1, 38.3, 35.5]},
+        "properties": {
+            "mag": mag, "place": "off the coast", "time": 1772355540000,
+            "updated": 1772355600000, "magType": "mb", "net": "us", "code": code,
+            "type": "earthquake",
+        },
+    }  # fmt: skip
+
+
+def imported_kinds() -> list[Kind]:
+    """Files as `eventlake import-seismic` lands them (ingestion/seismic/normalise.py)."""
+    usgs = {"type": "FeatureCollection", "features": [_usgs_feature(str(i), 4.5) for i in range(3)]}
+    with_nan = json.loads(json.dumps(usgs))
+    with_nan["features"][1]["properties"]["mag"] = float("nan")
+
+    def landed(text: str, max_line_bytes: int = normalise.MAX_LINE_BYTES) -> bytes:
+        lines, _ = normalise.normalise_file_lines(text, max_line_bytes)
+        return "".join(line + "\n" for line in lines).encode()
+
+    twice = json.dumps(usgs)[:-1] + ', "features": []}'
+    return [
+        Kind("imported_usgs", landed(json.dumps(usgs, indent=2)), (ACCEPTED,) * 3),
+        Kind("imported_usgs_one_nan", landed(json.dumps(with_nan)),
+             (ACCEPTED, "non_finite_number", ACCEPTED)),
+        Kind("imported_features_key_twice", landed(twice), ("duplicate_key",)),
+        Kind("imported_split_over_line_limit", landed(json.dumps(usgs), 900), (ACCEPTED,) * 3),
+        Kind("imported_not_json_pretty", landed('{\n  "features": [\n'),
+             ("invalid_json", "invalid_json")),
+    ]  # fmt: skip
+
+
 def seismic_kinds() -> list[Kind]:
     ok = _feature()
     collection_text = _collection(ok).decode().rstrip("\n")
@@ -392,4 +429,4 @@ def seismic_kinds() -> list[Kind]:
         ),
         Kind("crlf_line", _collection(ok).rstrip(b"\n") + b"\r\n", (ACCEPTED,)),
     ]
-    return kinds
+    return kinds + imported_kinds()
