@@ -87,11 +87,13 @@
     {{ return(adapter.dispatch('json_duplicate_key', 'eventlake')(json_expr, path)) }}
 {%- endmacro %}
 
-{#- DuckDB: json_keys keeps every key as written, duplicates included. -#}
+{#- DuckDB: json_keys keeps every key as written, duplicates included; the lambda lists them
+    once (one parse) where two json_keys calls would parse twice. -#}
 {% macro default__json_duplicate_key(json_expr, path='$') -%}
     coalesce(
-        len(json_keys({{ json_expr }}, '{{ path }}'))
-        <> len(list_distinct(json_keys({{ json_expr }}, '{{ path }}'))),
+        list_transform(
+            [json_keys({{ json_expr }}, '{{ path }}')], written -> len(written) <> len(list_distinct(written))
+        )[1],
         false
     )
 {%- endmacro %}
