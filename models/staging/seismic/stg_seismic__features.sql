@@ -11,6 +11,9 @@
 -#}
 {%- set new_objects = eventlake.unstaged_objects(source('seismic', 'events'), this)
     if eventlake.incremental_run() else none -%}
+{%- set numeric_paths = [
+    'geometry.coordinates[0]', 'geometry.coordinates[1]', 'properties.depth', 'properties.mag'
+] -%}
 {%- set fields = {
     'id': 'text',
     'geometry.coordinates[0]': 'number',
@@ -133,13 +136,14 @@ fields as (
         {{ eventlake.json_element_is_object('element') }} as is_json_object,
         {{ eventlake.json_record_text('record', 'id') }} as event_id,
         {{ eventlake.json_record_is_text_or_number('record', 'id') }} as is_event_id_text_or_number,
-        {{ eventlake.json_strictness_reason(eventlake.json_to_text('element')) }} as json_violation,
+        {%- for path in numeric_paths %}
+        {{ eventlake.json_record_non_finite('record', path) }}
+        {%- if not loop.last %} or{% endif %}
+        {%- endfor %} as has_non_finite_text,
         case
             when {{ eventlake.json_element_is_object('element') }}
                 then
-                    {{ eventlake.json_duplicate_key('element') }}
-                    or {{ eventlake.json_duplicate_key('element', '$.properties') }}
-                    or {{ eventlake.json_duplicate_key('element', '$.geometry') }}
+                    {{ eventlake.json_duplicate_key('element', ['$', '$.properties', '$.geometry']) }}
             else false
         end as has_duplicate_key,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[0]') }} as longitude,
@@ -175,10 +179,11 @@ checked_features as (
         *,
         case
             when not is_json_object then 'feature_not_an_object'
-            when json_violation is not null then json_violation
             when has_duplicate_key then 'duplicate_key'
+            -- NaN/Infinity as written, or a number beyond a double (1e400 reads as infinity)
             when
-                not coalesce({{ eventlake.json_finite('longitude') }}, true)
+                has_non_finite_text
+                or not coalesce({{ eventlake.json_finite('longitude') }}, true)
                 or not coalesce({{ eventlake.json_finite('latitude') }}, true)
                 or not coalesce({{ eventlake.json_finite('depth_km') }}, true)
                 or not coalesce({{ eventlake.json_finite('magnitude') }}, true)
