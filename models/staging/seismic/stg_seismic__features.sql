@@ -14,6 +14,10 @@
 {%- set numeric_paths = [
     'geometry.coordinates[0]', 'geometry.coordinates[1]', 'properties.depth', 'properties.mag'
 ] -%}
+{%- set non_finite_text = [] -%}
+{%- for path in numeric_paths -%}
+    {%- do non_finite_text.append(eventlake.json_record_non_finite('record', path)) -%}
+{%- endfor -%}
 {%- set fields = {
     'id': 'text',
     'geometry.coordinates[0]': 'number',
@@ -136,10 +140,7 @@ fields as (
         {{ eventlake.json_element_is_object('element') }} as is_json_object,
         {{ eventlake.json_record_text('record', 'id') }} as event_id,
         {{ eventlake.json_record_is_text_or_number('record', 'id') }} as is_event_id_text_or_number,
-        {%- for path in numeric_paths %}
-        {{ eventlake.json_record_non_finite('record', path) }}
-        {%- if not loop.last %} or{% endif %}
-        {%- endfor %} as has_non_finite_text,
+        {{ non_finite_text | join(' or ') }} as has_non_finite_text,
         case
             when {{ eventlake.json_element_is_object('element') }}
                 then
