@@ -77,7 +77,9 @@
                         when inflate_failed then 'bad_compression'
                         when body is null and not is_named_gzip and starts_with(hex(content), '1F8B')
                             then 'bad_compression'
-                        when body is null and is_named_gzip and not {{ can_gunzip }} then 'unreadable_object'
+                        {%- if not can_gunzip %}
+                        when body is null and is_named_gzip then 'unreadable_object'
+                        {%- endif %}
                         when body is null then 'not_utf8'
                     end as read_error
                 from (
@@ -86,7 +88,11 @@
                         content,
                         byte_count,
                         is_named_gzip,
+                        {%- if can_gunzip %}
                         is_named_gzip and byte_count > 0 and inflated is null as inflate_failed,
+                        {%- else %}
+                        false as inflate_failed,
+                        {%- endif %}
                         try(decode(inflated)) as body
                     from (
                         select

@@ -5,7 +5,9 @@ one in docs/reliability.md."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from malformed_corpus import Kind, seismic_kinds, temperature_kinds, traffic_kin
 from ingestion.raw_zone import atomic_write_bytes
 from ingestion.settings import LakePaths, lake_paths
 from orchestration.dashboards.relations import Relations
-from orchestration.dbt_runner import ensure_profiles, run_dbt
+from orchestration.dbt_runner import dbt_executable, ensure_profiles, run_dbt
 
 pytestmark = pytest.mark.dbt
 
@@ -114,3 +116,33 @@ def test_every_corpus_object_gets_its_expected_outcome(tmp_path: Path, feed_name
     assert not wrong, "\n".join(wrong)
     assert lost == 0
     assert built, "dbt build failed on the corpus (input must never fail a build)"
+
+
+def test_without_the_gunzip_plugin_gz_objects_are_quarantined_not_failed(tmp_path: Path) -> None:
+    """A profile without the eventlake plugin (profiles.yml older than the example) still
+    builds: every .gz object is one `unreadable_object` row, the other objects are read."""
+    feed = FEEDS["traffic"]
+    kinds = [k for k in feed.kinds if k.gz_name] + [k for k in feed.kinds if k.name == "valid"]
+    feed = Feed(feed.name, feed.folder, feed.stream, feed.staging_model, feed.select, kinds)
+    paths = lake_paths(tmp_path / "data")
+    land_corpus(paths, feed)
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    example = (ensure_profiles() / "profiles.yml.example").read_text()
+    (profiles / "profiles.yml").write_text(
+        example.replace("      plugins:\n        - module: orchestration.duckdb_plugin\n", "")
+    )
+    assert "module: orchestration.duckdb_plugin" not in (profiles / "profiles.yml").read_text()
+    project = ensure_profiles()
+    done = subprocess.run(
+        [dbt_executable(), "--quiet", "build", "--select", *feed.select,
+         "--indirect-selection", "cautious", "--project-dir", str(project),
+         "--profiles-dir", str(profiles)],
+        cwd=project, env={**os.environ, "EVENTLAKE_DATA_DIR": str(paths.data_dir)},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    found = outcomes(paths, feed)
+    for kind in kinds:
+        expected = {"accepted": 1} if not kind.gz_name else {"unreadable_object": 1}
+        assert dict(found[kind.name]) == expected, kind.name
