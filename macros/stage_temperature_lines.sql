@@ -22,6 +22,9 @@ fields as (
         landed_at,
         line,
         line_occurrence,
+        read_error,
+        {{ eventlake.json_strictness_reason('line') }} as json_violation,
+        {{ eventlake.json_duplicate_key('doc') }} as has_duplicate_key,
         {{ eventlake.json_is_object('doc') }} as is_json_object,
         {{ eventlake.json_field_text('doc', 'timestamp') }} as reading_at_text,
         {{ eventlake.json_field_text('doc', 'room_id') }} as room_id,
@@ -45,12 +48,16 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             when line is null or trim(line) = '' then 'empty_line'
+            when json_violation is not null then json_violation
             when not is_json_object then 'invalid_json'
+            when has_duplicate_key then 'duplicate_key'
             when reading_at_text is null then 'missing_timestamp'
             when room_id is null or trim(room_id) = '' then 'missing_room_id'
             when not has_temperature then 'missing_temperature'
             when temperature_c is null then 'temperature_not_numeric'
+            when not {{ eventlake.json_finite('temperature_c') }} then 'non_finite_number'
             when reading_at is null then 'timestamp_unparseable'
             when
                 temperature_c < {{ var('temperature_min_c') }}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ingestion.settings import LakePaths
+from orchestration.duckdb_functions import register_functions
 from orchestration.relations import ManifestError, Relations
 
 # Label, then the dbt model's name or the (source, table) of a raw feed.
@@ -121,7 +122,7 @@ def read_summary(paths: LakePaths, relations: Relations | None = None) -> RunSum
     # Every relation by its dbt name, located through the manifest (never a hard-coded schema).
     rel = {name: _relation(relations, name) for name in _NAMES}
     summary = RunSummary()
-    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+    with register_functions(duckdb.connect(str(paths.duckdb_file), read_only=True)) as con:
         for name, relation in LAYERS:
             summary.layer_rows.append(
                 (name, con.execute(f"select count(*) from {rel[relation]}").fetchone()[0])

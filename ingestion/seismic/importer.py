@@ -2,9 +2,11 @@
 into the raw zone's ``seismic_events`` feed.
 
 Every FDSN-style FeatureCollection (EMSC, USGS, ...) is normalised by the pure
-:func:`ingestion.seismic.normalise.normalise_file_text` into one compact line in the EMSC
-shape and landed as one object. Files ending ``.json``, ``.geojson`` (optionally ``.gz``) are
-taken from folders; a file named explicitly is always taken.
+:func:`ingestion.seismic.normalise.normalise_file_lines` into compact lines in the EMSC
+shape (one, or several when the file is longer than the reader's line limit) and landed as one
+object; a file that cannot be normalised is landed as it is, line by line, so the SQL
+quarantines what is wrong and the rest still passes. Files ending ``.json``, ``.geojson``
+(optionally ``.gz``) are taken from folders; a file named explicitly is always taken.
 
 Idempotency: the manifest (as for historical CSV files) records every imported file with its
 fingerprint after its object has landed; an unchanged file is skipped, so importing the same
@@ -26,7 +28,7 @@ from typing import Any
 
 from ingestion.raw_zone import RawZone, utcnow
 from ingestion.seismic.landing import FEED
-from ingestion.seismic.normalise import normalise_file_text
+from ingestion.seismic.normalise import normalise_file_lines
 from ingestion.settings import LakePaths, lake_paths
 from ingestion.source_files import (
     HashingReader,
@@ -53,7 +55,9 @@ class SeismicImportReport:
     files_seen: int = 0
     files_imported: int = 0
     files_skipped: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)  # emsc / usgs / not_json / ...
+    kinds: Counter[str] = field(
+        default_factory=Counter
+    )  # emsc / usgs / not_a_collection / not_normalised
     objects: list[Path] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -121,8 +125,14 @@ def import_seismic_files(
             if already_imported(src, manifest.get(src.uri)):
                 report.files_skipped += 1
                 continue
-            line, kind = normalise_file_text(_read_text(src, s3_client))
-            report.objects.append(zone.write_object(FEED, STREAM, [line], arrival or utcnow()))
+            lines, kind = normalise_file_lines(_read_text(src, s3_client))
+            try:
+                report.objects.append(zone.write_object(FEED, STREAM, lines, arrival or utcnow()))
+            except OSError as exc:
+                raise SeismicImportError(
+                    f"{src.uri}: could not land it in {zone.root} ({exc}); free space or fix"
+                    " permissions and import again (files already imported are skipped)"
+                ) from exc
             report.files_imported += 1
             report.kinds[kind] += 1
             manifest[src.uri] = {

@@ -14,9 +14,10 @@ The USGS variant (``time``/``updated`` in epoch milliseconds, ``place`` instead 
 ``flynn_region``, ``coordinates [lon, lat, depth]`` with depth positive in km, ``magType``,
 ``net``, ``code``) is mapped field by field. Nothing is dropped or "fixed": a value that is
 invalid (a null depth, a latitude of 95, a time that is not a number) is carried over as it is,
-so the SQL quarantines the feature with its reason. Text that is not JSON at all is landed as
-it is (line breaks escaped as ``\\n``) and quarantined as ``invalid_json``; JSON that is not a
-FeatureCollection is landed compact and quarantined as ``missing_features_array``.
+so the SQL quarantines the feature with its reason. Text that cannot be normalised (not JSON,
+a repeated key, nesting too deep) is landed as it is, line by line, and quarantined by the SQL
+with its reason; JSON that is not a FeatureCollection is landed compact and quarantined as
+``missing_features_array``.
 """
 
 from __future__ import annotations
@@ -98,20 +99,84 @@ def normalise_collection(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "metadata": metadata, "features": features}
 
 
-def escape_line_breaks(text: str) -> str:
-    """Text on one line: line breaks (and the raw readers' field separator) escaped."""
-    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\x1f", "\\u001f")
+# The longest line the raw reader takes for the seismic feed (meta raw_max_line_bytes of the
+# seismic source in models/staging/seismic/_seismic__sources.yml; a unit test keeps them equal).
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
-def normalise_file_text(text: str) -> tuple[str, str]:
-    """The raw-zone line for one file's text, and what it was: ``emsc``/``usgs`` (a collection
-    with at least one USGS feature), ``not_a_collection`` or ``not_json``."""
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"duplicate key {', '.join(repeated)}")
+    return dict(pairs)
+
+
+def _parse(text: str, *, allow_non_finite: bool) -> Any:
+    """Strict JSON (no repeated key; NaN/Infinity only when ``allow_non_finite``), or ValueError."""
+    options: dict[str, Any] = {"object_pairs_hook": _reject_duplicate_keys}
+    if not allow_non_finite:
+        options["parse_constant"] = _reject_constant
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except ValueError:
-        return escape_line_breaks(text.strip()), "not_json"
-    if not (isinstance(doc, dict) and isinstance(doc.get("features"), list)):
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False), "not_a_collection"
-    kind = "usgs" if any(is_usgs_feature(f) for f in doc["features"]) else "emsc"
-    line = json.dumps(normalise_collection(doc), separators=(",", ":"), ensure_ascii=False)
-    return line, kind
+        return json.loads(text, **options)
+    except RecursionError as exc:  # nesting deeper than Python's parser goes
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def _compact(value: Any) -> str:
+    """Compact JSON; NaN/Infinity are written as such so the SQL quarantines them by name."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+
+
+def collection_lines(doc: dict[str, Any], max_line_bytes: int = MAX_LINE_BYTES) -> list[str]:
+    """A FeatureCollection as lines of at most ``max_line_bytes`` (UTF-8) each: the features are
+    spread over as many collections as needed, each with the file's other keys, so a large file
+    never lands a line the reader refuses. A single feature over the limit gets a line alone."""
+    head = _compact({key: value for key, value in doc.items() if key != "features"})
+    prefix = (head[:-1] + ("," if head != "{}" else "") + '"features":[').encode()
+    lines: list[str] = []
+    chunk: list[bytes] = []
+    size = len(prefix) + 2
+    for feature in doc["features"]:
+        part = _compact(feature).encode()
+        if chunk and size + len(part) + 1 > max_line_bytes:
+            lines.append((prefix + b",".join(chunk) + b"]}").decode())
+            chunk, size = [], len(prefix) + 2
+        chunk.append(part)
+        size += len(part) + (1 if len(chunk) > 1 else 0)
+    lines.append((prefix + b",".join(chunk) + b"]}").decode())
+    return lines
+
+
+def raw_lines(text: str) -> list[str]:
+    """The file's text as it is, one raw line per line ('\n' only: a lone '\r' stays put)."""
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def normalise_file_lines(text: str, max_line_bytes: int = MAX_LINE_BYTES) -> tuple[list[str], str]:
+    """The raw-zone lines for one file's text, and what it was.
+
+    ``emsc``/``usgs`` (a collection with at least one USGS feature): the normalised collection,
+    split over several lines when it is longer than ``max_line_bytes``. A collection whose only
+    fault is a NaN or Infinity is still normalised, the number written as such, so the SQL
+    quarantines that feature (non_finite_number) and its valid neighbours pass.
+    ``not_a_collection``: strict JSON that is not a FeatureCollection, one compact line.
+    ``not_normalised``: anything else (not JSON, a repeated key, nesting too deep, a lone
+    surrogate escape): landed as it is, line by line, for the SQL to quarantine with its reason.
+    """
+    for allow_non_finite in (False, True):
+        try:
+            doc = _parse(text, allow_non_finite=allow_non_finite)
+        except ValueError:
+            continue
+        if not (isinstance(doc, dict) and isinstance(doc.get("features"), list)):
+            if allow_non_finite:
+                break
+            return [_compact(doc)], "not_a_collection"
+        kind = "usgs" if any(is_usgs_feature(f) for f in doc["features"]) else "emsc"
+        try:
+            return collection_lines(normalise_collection(doc), max_line_bytes), kind
+        except UnicodeEncodeError:  # a lone surrogate escape (\ud800) decoded by json.loads
+            break
+    return raw_lines(text), "not_normalised"

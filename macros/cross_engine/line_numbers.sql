@@ -1,7 +1,7 @@
 {#-
     Number identical lines within an object: 1 for the first copy of a line, 2 for the second...
     Identical lines are indistinguishable, so any numbering gives the same keys.
-    Emits a SELECT of source_file, landed_at, line and line_occurrence from `relation`.
+    Emits a SELECT of source_file, landed_at, line, read_error and line_occurrence from `relation`.
 -#}
 {% macro number_identical_lines(relation) -%}
     {{ return(adapter.dispatch('number_identical_lines', 'eventlake')(relation)) }}
@@ -12,6 +12,7 @@
         source_file,
         landed_at,
         line,
+        read_error,
         row_number() over (partition by source_file, line order by source_file) as line_occurrence
     from {{ relation }}
 {%- endmacro %}
@@ -24,6 +25,7 @@
         source_file,
         landed_at,
         line,
+        read_error,
         row_number() over (partition by source_file, hash(line) order by line) as line_occurrence
     from {{ relation }}
 {%- endmacro %}

@@ -1,6 +1,6 @@
 {#-
     The first steps of every staging model that parses raw lines, whatever the feed:
-    read the feed (on an incremental run only objects not staged yet, listed by
+    read the feed with its read_error (eventlake.raw_read_error; on an incremental run only objects not staged yet, listed by
     eventlake.unstaged_objects so the engine opens just those files), number identical lines
     within an object (the key stays deterministic without a reader-provided line number), and
     parse each line once into a JSON document `doc` (unless `parse_doc` is false: a caller that
@@ -12,7 +12,12 @@
     if eventlake.incremental_run() else none -%}
 source as (
 
-    select * from {{ source_relation }}
+    select
+        source_file,
+        landed_at,
+        line,
+        {{ eventlake.raw_read_error() }} as read_error
+    from {{ source_relation }}
     {%- if new_objects is not none %}
     where {{ eventlake.raw_objects_filter(new_objects) }}
     {%- endif %}

@@ -1,11 +1,14 @@
 {#-
-    Raw feeds are read as lines of text so a malformed line is a row, not a reader error.
-    A feed whose lines can be long (one daily FeatureCollection per line) sets
-    meta.raw_max_line_bytes on its source; DuckDB's reader refuses longer lines (default 2 MB).
+    Raw feeds are read as lines of text so a malformed line is a row, not a reader error, and
+    an object that cannot be read as text is one row with a read_error, not a failed query
+    (eventlake.raw_object_lines). A feed whose lines can be long (one daily FeatureCollection
+    per line) sets meta.raw_max_line_bytes on its source (default var raw_default_max_line_bytes);
+    a longer line is quarantined as line_too_long.
     Every engine exposes each feed with the same three columns:
       line         the raw line (NULL for an empty line)
       source_file  the object it came from
       landed_at    the processing time Firehose wrote into the object name (UTC)
+    DuckDB adds read_error (eventlake.raw_read_error gives it on every engine).
     DuckDB: views over the local lake, made at the start of every run (cheap, always current).
     Athena and Redshift: external tables over S3, made once by an operator with
     `dbt run-operation create_external_tables` (DDL on a shared catalog is not an analyst's job).
@@ -39,29 +42,16 @@
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- set glob = eventlake.lake_path('raw') ~ '/' ~ node.meta['raw_feed'] ~ '/*/*/*/*/*' -%}
         {%- if eventlake.lake_file_count(glob) > 0 -%}
-            {%- set body -%}
-                select
-                    line,
-                    filename as source_file,
-                    {{ eventlake.landed_at_from_object_name('filename') }} as landed_at
-                from read_csv(
-                    '{{ glob }}',
-                    columns = {'line': 'VARCHAR'},
-                    delim = chr(31), quote = '', escape = '', header = false,
-                    auto_detect = false, strict_mode = false, null_padding = true,
-                    filename = true, compression = 'auto'
-                    {%- if node.meta.get('raw_max_line_bytes') %},
-                    max_line_size = {{ node.meta['raw_max_line_bytes'] }},
-                    buffer_size = {{ 2 * node.meta['raw_max_line_bytes'] }}
-                    {%- endif %}
-                )
-            {%- endset -%}
+            {%- set body = eventlake.raw_object_lines(
+                glob, node.meta.get('raw_max_line_bytes') or var('raw_default_max_line_bytes')
+            ) -%}
         {%- else -%}
             {%- set body -%}
                 select
                     cast(null as varchar) as line,
                     cast(null as varchar) as source_file,
-                    cast(null as timestamp) as landed_at
+                    cast(null as timestamp) as landed_at,
+                    cast(null as varchar) as read_error
                 where false
             {%- endset -%}
         {%- endif -%}

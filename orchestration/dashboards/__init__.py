@@ -16,6 +16,7 @@ from ingestion.raw_zone import atomic_write_bytes
 from ingestion.settings import LakePaths
 from orchestration.dashboards.pages import PAGES, Page
 from orchestration.dashboards.render import BUNDLE_FILE, render_index, render_page, vega_bundle
+from orchestration.duckdb_functions import register_functions
 from orchestration.relations import DEFAULT_MANIFEST, ManifestError, Relations
 
 __all__ = ["ManifestError", "dashboards_dir", "write_dashboards"]
@@ -30,7 +31,7 @@ def write_dashboards(paths: LakePaths, manifest: Path = DEFAULT_MANIFEST) -> Pat
     if not paths.duckdb_file.exists():
         raise FileNotFoundError(f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first")
     relations = Relations.from_manifest(manifest)
-    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+    with register_functions(duckdb.connect(str(paths.duckdb_file), read_only=True)) as con:
         try:
             pages: list[Page] = [build(con, relations) for build in PAGES]
         except duckdb.CatalogException as exc:

@@ -14,6 +14,7 @@ from ingestion.sensors import SimulationConfig
 from ingestion.sensors.landing import LandingReport, land_simulation
 from ingestion.settings import LakePaths
 from orchestration.dbt_runner import run_dbt
+from orchestration.duckdb_functions import register_functions
 
 ROOMS = ("A101", "A102", "B201")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -46,7 +47,8 @@ def eventlake_cli(data_dir: Path, *args: str) -> str:
 
 
 def query(paths: LakePaths, sql: str) -> list[tuple]:
-    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+    # the raw views call the reader's functions (orchestration/duckdb_functions.py)
+    with register_functions(duckdb.connect(str(paths.duckdb_file), read_only=True)) as con:
         return con.execute(sql).fetchall()
 
 

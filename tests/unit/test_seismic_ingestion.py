@@ -16,7 +16,7 @@ from ingestion.seismic import SeismicConfig, simulate_seismic
 from ingestion.seismic.importer import SeismicImportError, import_seismic_files
 from ingestion.seismic.landing import FEED, land_seismic
 from ingestion.seismic.malformed import FEATURE_REASONS
-from ingestion.seismic.normalise import epoch_ms_to_iso, normalise_file_text
+from ingestion.seismic.normalise import MAX_LINE_BYTES, epoch_ms_to_iso, normalise_file_lines
 from ingestion.settings import lake_paths
 
 EMSC_KEYS = {
@@ -116,7 +116,7 @@ def test_invalid_features_and_broken_files_are_labelled() -> None:
 
 
 def test_usgs_files_are_normalised_to_the_emsc_shape_without_fixing_values() -> None:
-    line, kind = normalise_file_text(json.dumps(usgs_collection(), indent=2))
+    (line,), kind = normalise_file_lines(json.dumps(usgs_collection(), indent=2))
     assert kind == "usgs" and "\n" not in line
     doc = json.loads(line)
     assert doc["metadata"]["totalCount"] == 3
@@ -132,14 +132,50 @@ def test_usgs_files_are_normalised_to_the_emsc_shape_without_fixing_values() -> 
     assert bad_time["properties"]["time"] == "2024-05-01 10:00:00"  # kept: time_unparseable
 
 
-def test_emsc_text_passes_through_and_broken_text_stays_one_line() -> None:
+def test_emsc_text_passes_through_and_broken_text_lands_line_by_line() -> None:
     emsc = simulate_seismic(SeismicConfig(date(2026, 1, 1), days=1, events_per_day=5)).files[0]
-    assert normalise_file_text(emsc.line) == (emsc.line, "emsc")
-    assert normalise_file_text('{"a": [1,\n2') == ('{"a": [1,\\n2', "not_json")
-    assert normalise_file_text('{"x": NaN}')[1] == "not_json"
-    assert normalise_file_text('{"error": 503}') == ('{"error":503}', "not_a_collection")
+    assert normalise_file_lines(emsc.line) == ([emsc.line], "emsc")
+    assert normalise_file_lines('{"a": [1,\n2') == (['{"a": [1,', "2"], "not_normalised")
+    assert normalise_file_lines('{"error": 503}') == (['{"error":503}'], "not_a_collection")
     assert epoch_ms_to_iso("soon") == "soon" and epoch_ms_to_iso(True) is True
     assert epoch_ms_to_iso(10**20) == 10**20
+
+
+def test_a_nan_quarantines_its_feature_not_the_file() -> None:
+    collection = usgs_collection()
+    collection["features"][1]["properties"]["mag"] = float("nan")
+    (line,), kind = normalise_file_lines(json.dumps(collection))
+    assert kind == "usgs" and '"mag":NaN' in line  # written as NaN: the SQL names it
+    features = json.loads(line)["features"]
+    assert len(features) == 3 and features[0]["properties"]["source_catalog"] == "USGS"
+
+
+def test_files_that_cannot_be_normalised_land_as_they_are() -> None:
+    twice = '{"type":"FeatureCollection","features":[{"id":"a"}],"features":[]}'
+    assert normalise_file_lines(twice) == ([twice], "not_normalised")  # nothing lost
+    deep = '{"features":' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert normalise_file_lines(deep) == ([deep], "not_normalised")
+    surrogate = '{"type":"FeatureCollection","features":[{"id":"\\ud800"}]}'
+    assert normalise_file_lines(surrogate) == ([surrogate], "not_normalised")
+    assert normalise_file_lines("a\rb\nc\n") == (["a\rb", "c"], "not_normalised")
+
+
+def test_a_collection_over_the_line_limit_is_split_not_refused() -> None:
+    collection = usgs_collection()
+    collection["features"] = collection["features"] * 40
+    whole, _ = normalise_file_lines(json.dumps(collection))
+    limit = len(whole[0].encode()) // 3
+    lines, kind = normalise_file_lines(json.dumps(collection), max_line_bytes=limit)
+    assert kind == "usgs" and len(lines) >= 3
+    assert all(len(line.encode()) <= limit for line in lines)
+    docs = [json.loads(line) for line in lines]
+    assert [f for d in docs for f in d["features"]] == json.loads(whole[0])["features"]
+    assert all(d["metadata"] == docs[0]["metadata"] for d in docs)
+
+
+def test_the_importer_limit_is_the_readers() -> None:
+    sources = Path(__file__).parents[2] / "models/staging/seismic/_seismic__sources.yml"
+    assert f"raw_max_line_bytes: {MAX_LINE_BYTES}" in sources.read_text()
 
 
 def test_import_local_folder_once(tmp_path: Path) -> None:
@@ -151,7 +187,7 @@ def test_import_local_folder_once(tmp_path: Path) -> None:
     (source / "notes.txt").write_text("not imported")
     first = import_seismic_files(source, paths=paths, progress=False)
     assert (first.files_imported, first.files_skipped) == (2, 0)
-    assert dict(first.kinds) == {"usgs": 1, "not_json": 1}
+    assert dict(first.kinds) == {"usgs": 1, "not_normalised": 1}
     objects = RawZone(paths.raw).objects(FEED)
     assert len(objects) == 2
     assert all(len(p.read_bytes().splitlines()) == 1 for p in objects)

@@ -11,6 +11,13 @@
 -#}
 {%- set new_objects = eventlake.unstaged_objects(source('seismic', 'events'), this)
     if eventlake.incremental_run() else none -%}
+{%- set numeric_paths = [
+    'geometry.coordinates[0]', 'geometry.coordinates[1]', 'properties.depth', 'properties.mag'
+] -%}
+{%- set non_finite_text = [] -%}
+{%- for path in numeric_paths -%}
+    {%- do non_finite_text.append(eventlake.json_record_non_finite('record', path)) -%}
+{%- endfor -%}
 {%- set fields = {
     'id': 'text',
     'geometry.coordinates[0]': 'number',
@@ -32,7 +39,12 @@ with
 
 source as (
 
-    select * from {{ source('seismic', 'events') }}
+    select
+        source_file,
+        landed_at,
+        line,
+        {{ eventlake.raw_read_error() }} as read_error
+    from {{ source('seismic', 'events') }}
     {%- if new_objects is not none %}
     where {{ eventlake.raw_objects_filter(new_objects) }}
     {%- endif %}
@@ -43,7 +55,8 @@ hashed as (
 
     select
         *,
-        {{ dbt.hash('line') }} as line_hash
+        -- an empty object is one row with a null line: hash the empty string, never null
+        {{ dbt.hash("coalesce(line, '')") }} as line_hash
     from source
 
 ),
@@ -56,6 +69,7 @@ collections as (
         landed_at,
         line,
         line_hash,
+        read_error,
         row_number() over (partition by source_file, line_hash order by source_file) as line_occurrence,
         {{ eventlake.json_parse_safe('line') }} as doc
     from hashed
@@ -64,24 +78,42 @@ collections as (
 
 checked_collections as (
 
-    -- the checks in check_order (empty_line, invalid_json, missing_features_array); a JSON
-    -- object is never blank, so only lines that are not one are trimmed (a copy of a long line)
+    -- the checks in check_order (the reader's, empty_line, strict JSON, invalid_json,
+    -- duplicate_key, missing_features_array); a JSON object is never blank, so only lines that
+    -- are not one are trimmed (a copy of a long line). A non-finite number is left to the
+    -- feature that holds it, so one bad feature does not take its collection's valid ones along.
     select
         *,
         case
+            when read_error is not null then read_error
             when line is null then 'empty_line'
-            when not {{ eventlake.json_is_object('doc') }}
-                then case when trim(line) = '' then 'empty_line' else 'invalid_json' end
+            when not {{ eventlake.json_is_object('doc') }} and trim(line) = '' then 'empty_line'
+            when coalesce(json_violation, 'non_finite_number') <> 'non_finite_number' then json_violation
+            when not {{ eventlake.json_is_object('doc') }} then 'invalid_json'
+            when {{ eventlake.json_duplicate_key('doc') }} then 'duplicate_key'
             when not {{ eventlake.json_field_is_array('doc', 'features') }} then 'missing_features_array'
         end as collection_rejection_reason
-    from collections
+    from (
+        select
+            *,
+            {{ eventlake.json_strictness_reason('line') }} as json_violation
+        from collections
+    ) as strictness
+
+),
+
+flattenable_collections as (
+
+    -- a line rejected whole (a trailing comma, a repeated key) is one row, never its features
+    select * from checked_collections
+    where collection_rejection_reason is null
 
 ),
 
 features as (
 
     {{ eventlake.flatten_json_array(
-        'checked_collections', 'doc', 'features',
+        'flattenable_collections', 'doc', 'features',
         ['source_file', 'landed_at', 'line_hash', 'line_occurrence']
     ) }}
 
@@ -107,6 +139,14 @@ fields as (
         {{ eventlake.json_to_text('element') }} as raw_feature,
         {{ eventlake.json_element_is_object('element') }} as is_json_object,
         {{ eventlake.json_record_text('record', 'id') }} as event_id,
+        {{ eventlake.json_record_is_text_or_number('record', 'id') }} as is_event_id_text_or_number,
+        {{ non_finite_text | join(' or ') }} as has_non_finite_text,
+        case
+            when {{ eventlake.json_element_is_object('element') }}
+                then
+                    {{ eventlake.json_duplicate_key('element', ['$', '$.properties', '$.geometry']) }}
+            else false
+        end as has_duplicate_key,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[0]') }} as longitude,
         {{ eventlake.json_record_number('record', 'geometry.coordinates[1]') }} as latitude,
         {{ eventlake.json_record_number('record', 'properties.depth') }} as depth_km,
@@ -140,12 +180,29 @@ checked_features as (
         *,
         case
             when not is_json_object then 'feature_not_an_object'
+            when has_duplicate_key then 'duplicate_key'
+            -- NaN/Infinity as written, or a number beyond a double (1e400 reads as infinity)
+            when
+                has_non_finite_text
+                or not coalesce({{ eventlake.json_finite('longitude') }}, true)
+                or not coalesce({{ eventlake.json_finite('latitude') }}, true)
+                or not coalesce({{ eventlake.json_finite('depth_km') }}, true)
+                or not coalesce({{ eventlake.json_finite('magnitude') }}, true)
+                then 'non_finite_number'
+            when not is_event_id_text_or_number then 'event_id_not_text_or_number'
             when event_id is null or trim(event_id) = '' then 'missing_event_id'
             when longitude is null or latitude is null then 'missing_coordinates'
             when latitude < -90 or latitude > 90 then 'latitude_out_of_range'
             when longitude < -180 or longitude > 180 then 'longitude_out_of_range'
             when depth_km is null then 'depth_not_numeric'
             when magnitude is null then 'magnitude_not_numeric'
+            when
+                depth_km < {{ var('seismic_min_depth_km') }} or depth_km > {{ var('seismic_max_depth_km') }}
+                then 'depth_out_of_range'
+            when
+                magnitude < {{ var('seismic_min_magnitude') }}
+                or magnitude > {{ var('seismic_max_magnitude') }}
+                then 'magnitude_out_of_range'
             when event_at is null then 'time_unparseable'
             when last_updated_at is null then 'lastupdate_unparseable'
         end as rejection_reason

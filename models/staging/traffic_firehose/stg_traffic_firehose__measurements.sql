@@ -24,9 +24,22 @@
         '(' ~ speed ~ ' not between 0 and ' ~ var('traffic_max_valid_speed_kmh')
         ~ ' and ' ~ speed ~ ' not in (' ~ no_data_codes ~ '))'
     ) -%}
-    {%- do any_bad_count.append('(' ~ count ~ ' < 0 or ' ~ count ~ ' <> floor(' ~ count ~ '))') -%}
+    {%- do any_bad_count.append(
+        '(' ~ count ~ ' < 0 or ' ~ count ~ ' > ' ~ var('traffic_max_vehicle_count')
+        ~ ' or ' ~ count ~ ' <> floor(' ~ count ~ '))'
+    ) -%}
 {%- endfor -%}
 {%- do any_missing.append('not has_rekendata_bezettingsgraad') -%}
+{#- a number that overflows a double (1e400) reads as infinity: its own reason, before any range -#}
+{%- set known_keys_found = [] -%}
+{%- for key in keys -%}
+    {%- do known_keys_found.append('case when has_' ~ aliases.get(key, key) ~ ' then 1 else 0 end') -%}
+{%- endfor -%}
+{%- set any_non_finite = [] -%}
+{%- for key in keys -%}
+    {%- set finite = eventlake.json_finite(aliases.get(key, key)) -%}
+    {%- do any_non_finite.append('not coalesce(' ~ finite ~ ', true)') -%}
+{%- endfor -%}
 {%- do any_not_numeric.append('rekendata_bezettingsgraad is null') -%}
 
 with
@@ -37,7 +50,8 @@ extracted as (
 
     select
         *,
-        {{ eventlake.json_parse_fields('line', keys) }} as field_values
+        {{ eventlake.json_parse_fields('line', keys) }} as field_values,
+        {{ eventlake.json_strictness_reason('line') }} as json_violation
     from parsed
 
 ),
@@ -49,6 +63,10 @@ fields as (
         landed_at,
         line,
         line_occurrence,
+        read_error,
+        json_violation,
+        -- keys written (each `":`) beyond the known keys found: an unknown key or a repeated one
+        (length(line) - length(replace(line, '":', ''))) / 2 as written_key_count,
         is_json_object,
         {{ eventlake.json_number_columns('field_values', keys, aliases) }}
     from extracted
@@ -60,12 +78,26 @@ checked as (
     select
         *,
         case
+            when read_error is not null then read_error
             -- trim copies the line, so only lines that are not JSON objects pay for it
-            when not is_json_object
-                then case when line is null or trim(line) = '' then 'empty_line' else 'invalid_json' end
+            when not is_json_object and (line is null or trim(line) = '') then 'empty_line'
+            when json_violation is not null then json_violation
+            when not is_json_object then 'invalid_json'
+            -- a line holding only the known keys, once each, cannot repeat one: listing the keys
+            -- (a second parse) is kept for the others
+            when
+                case
+                    when written_key_count > {{ known_keys_found | join(' + ') }}
+                        then {{ eventlake.json_duplicate_key('line') }}
+                    else false
+                end
+                then 'duplicate_key'
+            when {{ any_non_finite | join(' or ') }} then 'non_finite_number'
             when not has_location_number then 'missing_location_id'
+            -- the id is cast to bigint: above 2^53 a double no longer holds every whole number
             when
                 location_number is null or location_number < 1
+                or location_number > 9007199254740991
                 or location_number <> floor(location_number)
                 then 'location_id_invalid'
             when not has_measured_epoch then 'missing_measured_at'
@@ -86,7 +118,11 @@ checked as (
                 > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'landed_at') }}
                 then 'measured_at_in_future'
             when
-                cast(location_number as bigint) not in (
+                -- the IN becomes a join that casts every row, checked or not: bound it first
+                cast(
+                    case when location_number between 1 and 9007199254740991 then location_number end
+                    as bigint
+                ) not in (
                     select registry.location_id from {{ ref('traffic_locations') }} as registry
                 )
                 then 'unknown_location'
