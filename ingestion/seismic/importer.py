@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import sys
 from collections import Counter
@@ -24,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.raw_zone import RawZone, utcnow
+from ingestion.raw_zone import RawZone, batch_object_id, utcnow
 from ingestion.seismic.landing import FEED
 from ingestion.seismic.normalise import normalise_file_text
 from ingestion.settings import LakePaths, lake_paths
@@ -121,8 +122,14 @@ def import_seismic_files(
             if already_imported(src, manifest.get(src.uri)):
                 report.files_skipped += 1
                 continue
+            # Named by the file's listed content: a re-run after a crash between landing and
+            # the manifest finds the object and does not land it twice.
+            object_id = batch_object_id(json.dumps([src.uri, src.fingerprint], sort_keys=True), 0)
             line, kind = normalise_file_text(_read_text(src, s3_client))
-            report.objects.append(zone.write_object(FEED, STREAM, [line], arrival or utcnow()))
+            landed = zone.write_object(
+                FEED, STREAM, [line], arrival or utcnow(), object_id=object_id
+            )
+            report.objects.append(landed)
             report.files_imported += 1
             report.kinds[kind] += 1
             manifest[src.uri] = {
