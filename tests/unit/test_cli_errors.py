@@ -164,3 +164,29 @@ def test_a_bug_is_one_line_with_the_way_to_its_traceback(
     monkeypatch.setenv(cli.TRACEBACK_ENV, "1")
     assert cli.main(["--data-dir", str(tmp_path), "summary"]) == cli.EXIT_FAILURE
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected_vars"),
+    [((), None), (("--reading-interval-seconds", "2"), {"expected_reading_interval_seconds": 2})],
+)
+def test_build_passes_the_configured_cadence_to_dbt(
+    flags: tuple[str, ...],
+    expected_vars: dict[str, int] | None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """After `simulate --cadence-seconds 2`, the coverage test must expect 2 s, not 60 s."""
+    import json
+
+    from orchestration import dbt_runner, publish
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(dbt_runner, "run_dbt", lambda args, paths, **_: calls.append(list(args)))
+    monkeypatch.setattr(publish, "publish_curated", lambda paths: [])
+    assert cli.main(["--data-dir", str(tmp_path), "build", *flags]) == 0
+    (args,) = calls
+    if expected_vars is None:
+        assert "--vars" not in args
+    else:
+        assert json.loads(args[args.index("--vars") + 1]) == expected_vars
