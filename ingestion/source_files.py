@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ def _local_sources(
 ) -> Iterator[SourceFile]:
     if not root.exists():
         raise error(f"source {root} does not exist; pass {expected}, a folder or s3://")
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    files = [root] if root.is_file() else _files_under(root, error)
     for path in files:
         if path is not root and not accept(path.name):
             continue
@@ -50,6 +51,22 @@ def _local_sources(
             gzip_compressed=path.name.lower().endswith(".gz"),
             local_path=resolved,
         )
+
+
+def _files_under(root: Path, error: type[SourceError]) -> list[Path]:
+    """Every file below ``root``; a folder that cannot be read is an error, never skipped
+    (``Path.rglob`` skips it silently, and the import would report "0 files")."""
+
+    def unreadable(exc: OSError) -> None:
+        raise error(
+            f"cannot read folder {exc.filename}: {exc.strerror}; give this user read access to it"
+            " or pass a folder it can read"
+        ) from exc
+
+    found = []
+    for folder, _dirs, names in os.walk(root, onerror=unreadable):
+        found.extend(path for name in names if (path := Path(folder) / name).is_file())
+    return sorted(found)
 
 
 def parse_s3_uri(uri: str, error: type[SourceError] = SourceError) -> tuple[str, str]:

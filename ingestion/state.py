@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes
+from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes, clean_staging
 
 
 def load_json_state(path: Path, default: Any) -> Any:
@@ -22,4 +22,5 @@ def load_json_state(path: Path, default: Any) -> Any:
 
 def save_json_state(path: Path, value: Any) -> None:
     body = json.dumps(value, indent=1, sort_keys=True, default=str).encode()
+    clean_staging(path.parent / STAGING_DIR)  # what a killed writer left there
     atomic_write_bytes(path, body, staging_root=path.parent / STAGING_DIR)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes
+from ingestion.raw_zone import atomic_write_bytes, staging_root_for
 from ingestion.settings import LakePaths
 from ml.config import ENGINES, RcfConfig, SageMakerConfig
 from ml.features import RoomDataset, build_dataset, read_room_series
@@ -78,7 +78,7 @@ def _save_model(paths: LakePaths, record: ModelRecord) -> None:
     atomic_write_bytes(
         models_dir(paths, record.room_id) / "model.json",
         json.dumps(asdict(record), indent=1, sort_keys=True).encode(),
-        staging_root=paths.ml / STAGING_DIR,
+        staging_root=staging_root_for(paths.ml),
     )
 
 
@@ -108,7 +108,7 @@ def export(paths: LakePaths, config: RcfConfig, rooms: list[str] | None = None) 
             ("features.csv", dataset.features_csv()),
             ("rows.csv", dataset.rows_csv()),
         ):
-            atomic_write_bytes(folder / name, body, staging_root=paths.ml / STAGING_DIR)
+            atomic_write_bytes(folder / name, body, staging_root=staging_root_for(paths.ml))
         reports.append(
             StepReport(
                 series.room_id,
@@ -160,7 +160,7 @@ def train(
             atomic_write_bytes(
                 models_dir(paths, series.room_id) / artifact,
                 save_forest(forest),
-                staging_root=paths.ml / STAGING_DIR,
+                staging_root=staging_root_for(paths.ml),
             )
             trained_at, job = now(), None
         else:

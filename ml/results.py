@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes
+from ingestion.raw_zone import atomic_write_bytes, clean_staging, staging_file, staging_root_for
 
 SCORES_TABLE = "anomaly_scores"
 MANIFEST = "_scored.json"
@@ -100,7 +99,9 @@ def land_scores(scored: ScoredRoom, ml_zone: Path, landed_at: datetime) -> LandR
     if previous is not None and previous.get("identity") == identity:
         return LandReport(scored.room_id, 0, 0, len(scored.reading_ids), skipped=True)
 
-    staging = ml_zone / STAGING_DIR
+    # Staged outside the zone; a killed run's leftovers go first (see ingestion.raw_zone).
+    staging = staging_root_for(ml_zone)
+    clean_staging(staging)
     staging.mkdir(parents=True, exist_ok=True)
     reading_at = np.asarray(scored.reading_at).astype("datetime64[us]")
     dates = reading_at.astype("datetime64[D]")
@@ -128,7 +129,7 @@ def land_scores(scored: ScoredRoom, ml_zone: Path, landed_at: datetime) -> LandR
         )
         part = f"reading_date={day}"
         final = room_dir / part / "part-0.parquet"
-        tmp = staging / f"{uuid.uuid4()}.parquet"
+        tmp = staging_file(staging)
         try:
             pq.write_table(table, tmp, compression="zstd")
             final.parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
@@ -13,6 +16,7 @@ from ingestion.settings import LakePaths, lake_paths
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+TRACEBACK_ENV = "EVENTLAKE_TRACEBACK"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -235,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.choices["build"]
     build.add_argument("--full-refresh", action="store_true")
+    build.add_argument(
+        "--reading-interval-seconds",
+        type=_positive_int,
+        help="the sensors' cadence that daily coverage expects (default: dbt var, 60)",
+    )
 
     ml = sub.choices["ml"]
     ml.add_argument("step", choices=("export", "train", "score", "evaluate"))
@@ -265,7 +274,10 @@ def _run(args: argparse.Namespace) -> int:
     paths = lake_paths(getattr(args, "data_dir", None))
     progress = not getattr(args, "no_progress", False) and sys.stderr.isatty()
     if args.command == "demo":
-        from orchestration.demo import DemoConfig, default_end, run_demo
+        from ingestion.sensors import load_room_ids
+        from orchestration.demo import ROOM_REGISTRY, DemoConfig, default_end, run_demo
+
+        _first(load_room_ids(ROOM_REGISTRY), args.rooms, "--rooms", "rooms")
 
         return run_demo(
             DemoConfig(
@@ -307,7 +319,7 @@ def _run(args: argparse.Namespace) -> int:
                 options["topic"] = args.topic
         report = land_simulation(
             SimulationConfig(
-                rooms=load_room_ids(ROOM_REGISTRY)[: args.rooms],
+                rooms=_first(load_room_ids(ROOM_REGISTRY), args.rooms, "--rooms", "rooms"),
                 start=args.start,
                 end=args.end,
                 cadence=timedelta(seconds=args.cadence_seconds),
@@ -328,7 +340,7 @@ def _run(args: argparse.Namespace) -> int:
 
         traffic = land_traffic(
             TrafficSimulationConfig(
-                locations=load_locations()[: args.locations],
+                locations=_first(load_locations(), args.locations, "--locations", "detectors"),
                 start=args.start,
                 end=args.end,
                 seed=args.seed,
@@ -389,12 +401,17 @@ def _run(args: argparse.Namespace) -> int:
         from orchestration.dbt_runner import run_dbt
         from orchestration.publish import publish_curated
 
-        run_dbt(["build", *(["--full-refresh"] if args.full_refresh else [])], paths)
+        dbt_args = ["build", *(["--full-refresh"] if args.full_refresh else [])]
+        if args.reading_interval_seconds:  # e.g. after `simulate --cadence-seconds 2`
+            interval = {"expected_reading_interval_seconds": args.reading_interval_seconds}
+            dbt_args += ["--vars", json.dumps(interval)]
+        run_dbt(dbt_args, paths)
         for published in publish_curated(paths):
             print(published.describe())
     elif args.command == "publish":
         from orchestration.publish import publish_curated
 
+        _require_warehouse(paths)
         for published in publish_curated(paths):
             print(published.describe())
     elif args.command == "ml":
@@ -408,16 +425,28 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "summary":
         from orchestration.summary import read_summary
 
-        if not paths.duckdb_file.exists():
-            raise FileNotFoundError(
-                f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first"
-            )
+        _require_warehouse(paths)
         print(read_summary(paths).render())
     elif args.command == "deploy":
         from orchestration import deploy
 
         deploy.run_cli(args, paths)
     return 0
+
+
+def _require_warehouse(paths: LakePaths) -> None:
+    if not paths.duckdb_file.exists():
+        raise FileNotFoundError(f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first")
+
+
+def _first(registered: list[Any], wanted: int, flag: str, noun: str) -> list[Any]:
+    """The first ``wanted`` registered devices; asking for more than exist is an error."""
+    if wanted > len(registered):
+        raise ValueError(
+            f"{flag} {wanted}: the registry has only {len(registered)} {noun}; "
+            f"ask for at most {len(registered)}, or register more in seeds/"
+        )
+    return registered[:wanted]
 
 
 def _run_ml(args: argparse.Namespace, paths: LakePaths) -> None:
@@ -488,17 +517,34 @@ def _run_mqtt_bridge(args: argparse.Namespace, paths: LakePaths) -> None:
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    """The message on one line: drivers (DuckDB, psycopg) put hints on lines of their own."""
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip()) or repr(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import duckdb
+
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
     except KeyboardInterrupt:
         print("eventlake: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError) as exc:
-        # Expected failures (bad input, missing files, a failed dbt node) are one clear line;
-        # anything else is a bug and keeps its traceback.
-        print(f"eventlake: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError, duckdb.Error) as exc:
+        # Expected failures (bad input, missing files, a failed dbt node, a missing, corrupt or
+        # locked warehouse) are one clear line.
+        print(f"eventlake: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:
+        # A bug: still one line, with the way to get the traceback for the report.
+        print(
+            f"eventlake: internal error ({type(exc).__name__}): {_one_line(exc)}; this is a bug,"
+            f" run again with {TRACEBACK_ENV}=1 for the traceback and report it",
+            file=sys.stderr,
+        )
+        if os.environ.get(TRACEBACK_ENV):
+            traceback.print_exc()
         return EXIT_FAILURE
 
 

@@ -6,11 +6,13 @@ dbt reads ``profiles.yml`` from the project folder first; it is made from the co
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +66,71 @@ def run_dbt(
     if target:
         command += ["--target", target]
     env = {**os.environ, "EVENTLAKE_DATA_DIR": str(paths.data_dir), **(extra_env or {})}
-    completed = subprocess.run(command, cwd=project_dir, env=env, check=False)
-    outcome = DbtOutcome(tuple(args), completed.returncode == 0)
+    returncode = run_child(command, cwd=project_dir, env=env)
+    outcome = DbtOutcome(tuple(args), returncode == 0)
     if check and not outcome.success:
         raise DbtError(
-            f"dbt {' '.join(args)} failed (exit {completed.returncode}); the failing node is in"
+            f"dbt {' '.join(args)} failed (exit {returncode}); the failing node is in"
             " the dbt output above and in logs/dbt.log"
         )
     return outcome
+
+
+# --------------------------------------------------------------------------- child processes
+# A dbt left running after eventlake dies keeps the warehouse file locked and writes into it
+# while the next run starts. So dbt runs in its own process group, the kernel kills it when its
+# parent dies however it dies (kill -9 included; Linux's PR_SET_PDEATHSIG), and an interrupted
+# parent stops the whole group before it returns.
+
+_PR_SET_PDEATHSIG = 1
+_STOP_GRACE_SECONDS = 10.0
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec function asking the kernel to SIGKILL the child when ``parent`` dies."""
+    try:
+        # Resolved here, in the parent: the forked child then calls it without loading anything.
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the process group still applies
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def run_child(command: Sequence[str], *, cwd: Path, env: dict[str, str]) -> int:
+    """Run ``command`` to completion as a child that cannot outlive this process; its exit code.
+
+    If this process is interrupted (Ctrl-C, or an exception while waiting), the child's group
+    gets SIGINT (dbt cancels its queries and exits), then SIGKILL after a grace period.
+    """
+    proc = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=env,
+        start_new_session=True,  # its own group: stop dbt and whatever it started, together
+        # The preexec function only makes one system call (see _die_with_parent).
+        preexec_fn=_die_with_parent(os.getpid()),
+    )
+    try:
+        return proc.wait()
+    except BaseException:
+        _stop_group(proc)
+        raise
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=_STOP_GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue

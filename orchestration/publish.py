@@ -3,22 +3,29 @@
 The curated zone holds the files Athena would read from S3: Hive-partitioned Parquet,
 ``curated/<table>/<column>=<value>[/<column>=<value>...]/part-0.parquet``. Only partitions whose
 rows were rebuilt since the last publish are rewritten (dbt stamps each row with the invocation
-that built it); partitions that disappeared are removed. Each file is written under the zone's
-staging folder and renamed into place, so a reader never sees a half-written partition, and a
-crash leaves the previous file intact.
+that built it); partitions that disappeared are removed. Each file is written in
+``<lake>/.staging/curated`` (outside the zone) and renamed into place, so a reader never sees a
+half-written partition, a crash leaves the previous file intact, and the next publish removes
+what the crash left in staging and rewrites what the manifest does not record yet.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 
-from ingestion.raw_zone import atomic_write_bytes
+from ingestion.crash_points import crash_point
+from ingestion.raw_zone import (
+    STAGING_DIR,
+    atomic_write_bytes,
+    clean_staging,
+    staging_file,
+    staging_root_for,
+)
 from ingestion.settings import LakePaths
 from orchestration.relations import Relations
 
@@ -76,7 +83,11 @@ def publish_table(
 ) -> PublishReport:
     name = table.model
     target = curated_root / name
-    staging = curated_root / ".staging"
+    # Staged beside the zone, not in it (no curated/**/*.parquet glob sees a half-written file);
+    # whatever a killed publish left there goes now.
+    staging = staging_root_for(curated_root)
+    clean_staging(staging)
+    clean_staging(curated_root / STAGING_DIR)  # the layout before: inside the zone
     manifest_path = target / MANIFEST
     published: dict[str, str] = (
         json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
@@ -88,7 +99,7 @@ def publish_table(
         if published.get(part) == version and final.exists():
             continue
         staging.mkdir(parents=True, exist_ok=True)
-        tmp = staging / f"{uuid.uuid4()}.parquet"
+        tmp = staging_file(staging)
         try:
             con.execute(
                 f"copy (select * exclude ({', '.join(table.partition_columns)})"
@@ -97,9 +108,11 @@ def publish_table(
                 [part],
             )
             final.parent.mkdir(parents=True, exist_ok=True)
+            crash_point("before-rename")
             tmp.replace(final)
         finally:
             tmp.unlink(missing_ok=True)
+        crash_point("partition-published")
         published[part] = version
         written += 1
         rows += con.execute(

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ingestion.delivery.base import Delivery, DeliveryError, DeliveryReport, progress_bar
-from ingestion.raw_zone import RawZone
+from ingestion.raw_zone import RawZone, batch_object_id
 
 DEFAULT_BUFFER_BYTES = 5 * 1024 * 1024  # Firehose's default S3 buffering hint (5 MiB)
 DEFAULT_BUFFER_INTERVAL = timedelta(seconds=300)  # and its default interval
@@ -33,6 +33,11 @@ class LocalFirehoseDelivery(Delivery):
     record arrives ``buffer_interval`` or more after the buffer's first record, and at the end of
     each ``deliver`` call (the stream goes idle, so the interval would elapse). Sizes are of the
     uncompressed lines, as Firehose buffers before compressing.
+
+    With ``batch`` (a replayable batch's id, e.g. a simulation config's), the n-th object is
+    named :func:`~ingestion.raw_zone.batch_object_id` ``(batch, n)`` and an object already landed
+    under that name is skipped: delivering the same records again after a crash lands only the
+    objects the crash prevented, byte for byte as an uninterrupted run would have.
     """
 
     def __init__(
@@ -45,6 +50,7 @@ class LocalFirehoseDelivery(Delivery):
         gzip: bool = False,
         *,
         progress: bool = True,
+        batch: str | None = None,
     ) -> None:
         if buffer_bytes < 1:
             raise ValueError(f"buffer_bytes must be positive, got {buffer_bytes}")
@@ -60,6 +66,7 @@ class LocalFirehoseDelivery(Delivery):
         self.buffer_interval = buffer_interval
         self.gzip = gzip
         self.progress = progress
+        self.batch = batch
         self.written: list[Path] = []
         self._buffer: list[str] = []
         self._buffered_bytes = 0
@@ -158,8 +165,16 @@ class LocalFirehoseDelivery(Delivery):
         try:
             # write_object passes a newline-terminated string through as is: one pre-joined
             # text avoids re-encoding every record.
+            object_id = None
+            if self.batch is not None:
+                object_id = batch_object_id(self.batch, len(self.written))
             path = self.raw_zone.write_object(
-                self.feed, self.stream, [body], opened_at, gzip_compressed=self.gzip
+                self.feed,
+                self.stream,
+                [body],
+                opened_at,
+                gzip_compressed=self.gzip,
+                object_id=object_id,
             )
         except OSError as exc:
             self._buffer = list(chunk)

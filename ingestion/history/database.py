@@ -9,7 +9,8 @@ Rows are read in order of ``(watermark column, key column)`` from a persisted hi
 comparison), streamed with a server-side cursor in chunks of ``chunk_size`` rows. Each chunk lands
 as one object (NDJSON through the shared :func:`to_payload`, or Parquet), and only then is the
 mark saved (atomically) to the chunk's last row. A crash re-extracts at most the one chunk that
-landed without its mark, which the downstream de-duplication absorbs; no row is ever skipped.
+landed without its mark; its object is named by its content, so the re-run finds it and does not
+land it again (rows changed meanwhile land as a new object). No row is ever skipped.
 
 Known limits: rows whose watermark column is NULL are never selected (they are counted in the
 report so they can be fixed at the source); rows committed late with a watermark value *below*
@@ -35,8 +36,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, NoSuchTableError, OperationalError
 
+from ingestion.crash_points import crash_point
 from ingestion.history.transforms import DB_MAPPING, ColumnMapping, to_payload
-from ingestion.raw_zone import RawZone, atomic_write_bytes, object_key, utcnow
+from ingestion.raw_zone import RawZone, atomic_write_bytes, batch_object_id, object_key, utcnow
 from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
 from ingestion.state import load_json_state, save_json_state
 
@@ -177,10 +179,25 @@ def _save_watermark(path: Path, state: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- landing
 
 
+def _chunk_object_id(state_file: Path, records: list[dict[str, Any]]) -> str:
+    """An id for a chunk from its extraction and its content: a chunk landed just before a crash
+    (its mark not saved yet) is extracted again with the same rows, found, and not landed twice;
+    rows that changed meanwhile make a new id and land."""
+    content = json.dumps(records, sort_keys=True, default=str).encode()
+    return batch_object_id(f"{state_file.name}|{hashlib.sha256(content).hexdigest()}", 0)
+
+
 def _land_parquet(
-    zone: RawZone, feed: str, stream: str, records: list[dict[str, Any]], arrival: datetime
+    zone: RawZone,
+    feed: str,
+    stream: str,
+    records: list[dict[str, Any]],
+    arrival: datetime,
+    object_id: str,
 ) -> Path:
     """Parquet with every payload field as text, exactly what SQL reads from a JSON line."""
+    if (done := zone.landed(feed, object_id)) is not None:
+        return done
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -195,8 +212,9 @@ def _land_parquet(
     }
     sink = io.BytesIO()
     pq.write_table(pa.table(columns), sink, compression="snappy")
-    path = zone.root / f"{object_key(feed, stream, arrival)}.parquet"
+    path = zone.root / f"{object_key(feed, stream, arrival, object_id=object_id)}.parquet"
     atomic_write_bytes(path, sink.getvalue(), staging_root=zone.staging_root)
+    crash_point("object-landed")
     return path
 
 
@@ -285,10 +303,11 @@ def extract_database(
             for rows in result.partitions(chunk_size):
                 records = [to_payload(row._mapping, mapping) for row in rows]
                 when = arrival or utcnow()
+                object_id = _chunk_object_id(state_file, records)
                 if output_format == "parquet":
-                    landed = _land_parquet(zone, feed, stream, records, when)
+                    landed = _land_parquet(zone, feed, stream, records, when, object_id)
                 else:
-                    landed = zone.write_object(feed, stream, records, when)
+                    landed = zone.write_object(feed, stream, records, when, object_id=object_id)
                 last = rows[-1]._mapping
                 state = {
                     "version": 1,

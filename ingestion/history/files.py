@@ -6,9 +6,11 @@ landed in objects of at most ``max_lines_per_object`` lines through :class:`RawZ
 Idempotency: a manifest under the lake's state dir records every imported source (its URI and a
 fingerprint: S3 ETag + size; local size + mtime + sha256). A source whose fingerprint is unchanged
 is skipped; a changed one is imported again (its new content lands; the downstream de-duplication
-absorbs the rows it shares with the old one). The manifest is rewritten atomically after every
-landed object, naming only files whose every line has landed; a crash mid-file therefore re-imports
-that one file next time (again absorbed by the de-duplication) and never loses a line.
+absorbs the rows it shares with the old one). Each file lands in its own objects, named by the
+file (URI, fingerprint) and their sequence (:func:`~ingestion.raw_zone.batch_object_id`), and
+the manifest is rewritten atomically once a file's last object has landed. A crash mid-file
+therefore re-reads that one file next time, skips the objects that had landed and lands the
+rest: no line is lost and none lands twice.
 
 Ragged rows (a column count different from the header's) are landed as the row's raw CSV text
 (re-quoted, line breaks inside fields escaped as ``\\n``) instead of a JSON object. SQL then
@@ -25,6 +27,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ingestion.history.transforms import DEFAULT_MAPPING, ColumnMapping, to_payload
-from ingestion.raw_zone import RawZone, utcnow
+from ingestion.raw_zone import RawZone, batch_object_id, utcnow
 from ingestion.settings import LakePaths, lake_paths
 from ingestion.source_files import (
     HashingReader,
@@ -187,27 +190,19 @@ def import_history_files(
     manifest = load_manifest(paths)
     report = ImportReport()
     buffer: list[dict[str, Any] | str] = []
-    # Files fully read whose last lines are still in ``buffer``: recorded once those land.
-    completed: list[tuple[SourceFile, int]] = []
 
-    def flush() -> None:
-        if buffer:
-            landed = zone.write_object(
-                feed, stream, buffer, arrival or utcnow(), gzip_compressed=gzip_compressed
-            )
-            report.objects.append(landed)
-            report.lines_landed += len(buffer)
-            buffer.clear()
-        if completed:
-            stamp = utcnow().isoformat()
-            for done, lines in completed:
-                manifest[done.uri] = {
-                    "fingerprint": done.fingerprint,
-                    "lines": lines,
-                    "imported_at": stamp,
-                }
-            completed.clear()
-            save_manifest(manifest_path(paths), manifest)
+    def flush(batch: str, sequence: int) -> None:
+        landed = zone.write_object(
+            feed,
+            stream,
+            buffer,
+            arrival or utcnow(),
+            gzip_compressed=gzip_compressed,
+            object_id=batch_object_id(batch, sequence),
+        )
+        report.objects.append(landed)
+        report.lines_landed += len(buffer)
+        buffer.clear()
 
     with _progress(progress) as bar:
         for src in sources:
@@ -215,16 +210,28 @@ def import_history_files(
             if already_imported(src, manifest.get(src.uri)):
                 report.files_skipped += 1
                 continue
-            lines = 0
+            # The file's content as listed (before reading adds a sha256) and the object size
+            # fix its objects' boundaries, so they name the objects of a replay after a crash.
+            batch = json.dumps(
+                [feed, stream, src.uri, src.fingerprint, max_lines_per_object], sort_keys=True
+            )
+            lines = sequence = 0
             for line in _read_lines(src, s3_client, mapping, report):
                 buffer.append(line)
                 lines += 1
                 if lines % _PROGRESS_EVERY == 0:
                     bar.update(_PROGRESS_EVERY)
                 if len(buffer) >= max_lines_per_object:
-                    flush()
+                    flush(batch, sequence)
+                    sequence += 1
+            if buffer:
+                flush(batch, sequence)
             bar.update(lines % _PROGRESS_EVERY)
             report.files_imported += 1
-            completed.append((src, lines))
-        flush()
+            manifest[src.uri] = {
+                "fingerprint": src.fingerprint,
+                "lines": lines,
+                "imported_at": utcnow().isoformat(),
+            }
+            save_manifest(manifest_path(paths), manifest)
     return report

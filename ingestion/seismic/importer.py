@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import sys
 from collections import Counter
@@ -26,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingestion.raw_zone import RawZone, utcnow
+from ingestion.raw_zone import RawZone, batch_object_id, utcnow
 from ingestion.seismic.landing import FEED
 from ingestion.seismic.normalise import normalise_file_lines
 from ingestion.settings import LakePaths, lake_paths
@@ -125,9 +126,14 @@ def import_seismic_files(
             if already_imported(src, manifest.get(src.uri)):
                 report.files_skipped += 1
                 continue
+            # Named by the file's listed content: a re-run after a crash between landing and
+            # the manifest finds the object and does not land it twice.
+            object_id = batch_object_id(json.dumps([src.uri, src.fingerprint], sort_keys=True), 0)
             lines, kind = normalise_file_lines(_read_text(src, s3_client))
             try:
-                report.objects.append(zone.write_object(FEED, STREAM, lines, arrival or utcnow()))
+                report.objects.append(
+                    zone.write_object(FEED, STREAM, lines, arrival or utcnow(), object_id=object_id)
+                )
             except OSError as exc:
                 raise SeismicImportError(
                     f"{src.uri}: could not land it in {zone.root} ({exc}); free space or fix"

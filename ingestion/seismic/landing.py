@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from ingestion.raw_zone import RawZone
+from ingestion.raw_zone import RawZone, batch_object_id
 from ingestion.seismic.generator import SeismicConfig, simulate_seismic
 from ingestion.settings import LakePaths
 from ingestion.state import load_json_state, save_json_state
@@ -59,11 +59,13 @@ def land_seismic(
         return SeismicLanding(batch, True, **manifest[batch]["labels"])
     result = simulate_seismic(config)
     zone = RawZone(paths.raw)
-    for daily in result.files:
+    for sequence, daily in enumerate(result.files):
         arrival = datetime.combine(daily.day + timedelta(days=1), time(), UTC) + ARRIVAL_DELAY
         if arrivals_not_after is not None:
             arrival = min(arrival, arrivals_not_after)
-        zone.write_object(FEED, STREAM, [daily.line], arrival)
+        # Named by batch and day: a re-run after a crash lands only the days still missing.
+        object_id = batch_object_id(batch, sequence)
+        zone.write_object(FEED, STREAM, [daily.line], arrival, object_id=object_id)
     labels = {
         "files": len(result.files),
         "events": result.events,

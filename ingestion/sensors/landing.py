@@ -64,7 +64,14 @@ def land_simulation(
     result: SimulationResult = simulate(config)
     options = dict(delivery_options or {})
     if delivery == "local":
-        options.update(raw_zone=RawZone(paths.raw), feed=LIVE_FEED, stream=LIVE_STREAM, gzip=gzip)
+        # Named by batch: a re-run after a crash lands only the objects still missing.
+        options.update(
+            raw_zone=RawZone(paths.raw),
+            feed=LIVE_FEED,
+            stream=LIVE_STREAM,
+            gzip=gzip,
+            batch=batch,
+        )
     options["progress"] = progress
     with make_delivery(delivery, **options) as sink:
         report = sink.deliver(result.records)

@@ -37,8 +37,9 @@ def land_traffic(
             batch, True, done["records"], done["objects"], done["malformed"], done["cross_hour"]
         )
     result = simulate_traffic(config)
+    # Named by batch: a re-run after a crash lands only the objects still missing.
     delivery = LocalFirehoseDelivery(
-        RawZone(paths.raw), TRAFFIC_FEED, TRAFFIC_STREAM, gzip=gzip, progress=progress
+        RawZone(paths.raw), TRAFFIC_FEED, TRAFFIC_STREAM, gzip=gzip, progress=progress, batch=batch
     )
     with delivery:
         report = delivery.deliver(result.records)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.raw_zone import atomic_write_bytes
+from ingestion.raw_zone import atomic_write_bytes, clean_staging
 from ingestion.settings import LakePaths
 from orchestration.dashboards.pages import PAGES, Page
 from orchestration.dashboards.render import BUNDLE_FILE, render_index, render_page, vega_bundle
@@ -42,6 +42,7 @@ def write_dashboards(paths: LakePaths, manifest: Path = DEFAULT_MANIFEST) -> Pat
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     folder = dashboards_dir(paths)
     staging = folder / ".staging"
+    clean_staging(staging)  # a killed run's leftovers would make the rmdir below fail
     files = {BUNDLE_FILE: vega_bundle()}
     files |= {f"{page.slug}.html": render_page(page, pages, generated) for page in pages}
     files["index.html"] = render_index(pages, generated, str(paths.duckdb_file))

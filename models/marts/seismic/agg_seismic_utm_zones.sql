@@ -5,7 +5,8 @@
     average depth (4 = deepest). Events outside UTM's range (polar, UPS) belong to no zone and
     are left out. A table: the quartiles rank every zone against all others, so any new event
     can move every zone's quartile; the whole aggregate is one cheap pass over the fact.
-    Averages are rounded to 1e-6: a parallel sum adds in no fixed order.
+    Averages are exact sums rounded to 1e-6 (macros/exact_aggregates.sql): a parallel float sum
+    adds in no fixed order, and two builds of the same data must not differ.
 -#}
 {{ config(materialized='table', **eventlake.physical_layout(dist='all', sort=['utm_zone', 'utm_band'])) }}
 
@@ -24,12 +25,12 @@ zones as (
         utm_zone,
         utm_band,
         count(*) as event_count,
-        round(avg(depth_km), 6) as avg_depth_km,
+        {{ eventlake.exact_avg('depth_km') }} as avg_depth_km,
         min(depth_km) as min_depth_km,
         max(depth_km) as max_depth_km,
-        round(avg(magnitude), 6) as avg_magnitude,
-        round(avg(latitude), 6) as avg_latitude,
-        round(avg(longitude), 6) as avg_longitude,
+        {{ eventlake.exact_avg('magnitude') }} as avg_magnitude,
+        {{ eventlake.exact_avg('latitude') }} as avg_latitude,
+        {{ eventlake.exact_avg('longitude') }} as avg_longitude,
         min(event_at) as first_event_at,
         max(event_at) as last_event_at
     from events

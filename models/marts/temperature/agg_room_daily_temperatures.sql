@@ -1,6 +1,7 @@
 -- Daily statistics per room; coverage compares the readings received with the sensors' cadence.
--- Means and deviations are rounded to 1e-6 °C (readings have 0.01 °C resolution): a parallel
--- sum adds in no fixed order, and the last bits must not make two builds of the same data differ.
+-- Means and deviations are exact sums rounded to 1e-6 °C (macros/exact_aggregates.sql; readings
+-- have 0.01 °C resolution): a parallel float sum adds in no fixed order, and two builds of the
+-- same data must not differ.
 
 with
 
@@ -16,9 +17,9 @@ daily as (
         room_id,
         event_date,
         min(temperature_c) as min_temperature_c,
-        round(avg(temperature_c), 6) as mean_temperature_c,
+        {{ eventlake.exact_avg('temperature_c') }} as mean_temperature_c,
         max(temperature_c) as max_temperature_c,
-        round(stddev_samp(temperature_c), 6) as stddev_temperature_c,
+        {{ eventlake.exact_stddev_samp('temperature_c') }} as stddev_temperature_c,
         count(*) as reading_count,
         min(reading_at) as first_reading_at,
         max(reading_at) as last_reading_at
