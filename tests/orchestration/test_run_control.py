@@ -130,3 +130,16 @@ def test_a_signal_finishes_the_current_step_then_the_next_run_resumes(
     records = read_records(paths)
     assert [(r["outcome"], r["attempt"]) for r in records] == [("interrupted", 1), ("skipped", 2)]
     assert PendingRun.load(paths) is None
+
+
+def test_restart_starts_a_new_run_instead_of_resuming(tmp_path: Path) -> None:
+    paths = _quiet_lake(tmp_path)
+    PendingRun(
+        "old-run", "2026-04-01T00:00:00+00:00", False, completed=["import_history_files"]
+    ).save(paths)
+    said: list[str] = []
+    result = run_pipeline(paths, RunOptions(restart=True), said.append)
+    assert said[0] == "--restart: run old-run will not be resumed"
+    assert result.outcome == "skipped" and result.run_id != "old-run"
+    assert [r.status for r in result.steps[:3]] == ["ran", "ran", "ran"]
+    assert PendingRun.load(paths) is None
