@@ -25,8 +25,10 @@ $(SYNCED): $(UV) uv.lock pyproject.toml
 profiles.yml: profiles.yml.example
 	cp profiles.yml.example profiles.yml
 
+# The demo's data is simulated, then the pipeline runs on it (a second `eventlake run` skips).
 demo: setup
-	$(BIN)/eventlake demo
+	$(BIN)/eventlake demo --simulate-only
+	$(BIN)/eventlake run
 
 test: setup lint sqllint dbt-checks iac-lint browser-deps pytest
 

@@ -33,6 +33,7 @@ from ingestion.seismic import SeismicConfig, simulate_seismic
 from ingestion.seismic.landing import ARRIVAL_DELAY, FEED, STREAM
 from ingestion.settings import PROJECT_ROOT, lake_paths
 from orchestration.dbt_runner import run_dbt
+from orchestration.relations import Relations
 
 CONFIG = SeismicConfig(
     start=date(2023, 1, 1),
@@ -114,7 +115,9 @@ def main() -> None:
                 rows = con.execute("select count(*) from bench_step").fetchone()[0]
                 print(f"SQL alone, {name:<32} {seconds:6.2f} s ({rows:,} rows)")
             print(f"SQL alone, flatten + UTM + aggregation total   {total:6.2f} s (target <= 20 s)")
-            (events,) = con.execute("select count(*) from main_marts.fct_seismic_events").fetchone()
+            (events,) = con.execute(
+                f"select count(*) from {Relations.from_manifest().model('fct_seismic_events')}"
+            ).fetchone()
             print(f"events in fct_seismic_events: {events:,}")
     finally:
         if args.keep:

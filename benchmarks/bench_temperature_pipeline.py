@@ -28,6 +28,7 @@ from ingestion.sensors.landing import LIVE_FEED, LIVE_STREAM
 from ingestion.settings import PROJECT_ROOT, lake_paths
 from orchestration.dbt_runner import run_dbt
 from orchestration.publish import publish_curated
+from orchestration.relations import Relations
 
 CADENCE_SECONDS = 10
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -101,9 +102,8 @@ def main() -> None:
         hour_publish = time.perf_counter() - started
         idle_build = _dbt_build(paths)  # nothing new landed: dbt's fixed cost per invocation
         with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
-            fact_rows = con.execute(
-                "select count(*) from main_marts.fct_temperature_readings"
-            ).fetchone()[0]
+            fact = Relations.from_manifest().model("fct_temperature_readings")
+            fact_rows = con.execute(f"select count(*) from {fact}").fetchone()[0]
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

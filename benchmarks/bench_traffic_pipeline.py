@@ -41,6 +41,7 @@ from ingestion.traffic import (
     simulate_traffic,
 )
 from orchestration.dbt_runner import ensure_profiles, run_dbt
+from orchestration.relations import Relations
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 TRAFFIC_MODELS = (
@@ -126,7 +127,7 @@ def main() -> None:
         with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
             rows, hours = con.execute(
                 "select count(*), count(distinct measured_hour)"
-                " from main_marts.fct_traffic_measurements"
+                f" from {Relations.from_manifest().model('fct_traffic_measurements')}"
             ).fetchone()
         lines.append(f"  fact: {rows:,} measurements in {hours} hour partitions")
 

@@ -3,7 +3,7 @@
 Each attempt writes one NDJSON file, ``lake/orchestration/pipeline_runs/<attempt_id>.json``,
 atomically (staged, then renamed), so appending never rewrites earlier records and a crash never
 leaves half a record. dbt reads the folder as the source ``orchestration.pipeline_runs``
-(``macros/orchestration/run_tables.sql``), whose freshness on ``finished_at`` shows a stalled
+(``macros/orchestration/run_tables.sql``), whose freshness on ``landed_at`` shows a stalled
 schedule in ``dbt source freshness`` and on the data-quality dashboard.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes
@@ -49,8 +49,10 @@ class RunRecord:
     def duration_seconds(self) -> float:
         return round((self.finished_at - self.started_at).total_seconds(), 3)
 
-    def to_json(self) -> bytes:
+    def to_json(self, landed_at: datetime) -> bytes:
         body = asdict(self)
+        # When the record landed in the lake: every source's freshness column (landed_at).
+        body["landed_at"] = landed_at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
         for key in ("started_at", "finished_at"):
             body[key] = getattr(self, key).replace(tzinfo=None).isoformat(sep=" ")
         body["duration_seconds"] = self.duration_seconds
@@ -69,7 +71,8 @@ def append_record(paths: LakePaths, record: RunRecord) -> Path:
     if record.outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {record.outcome!r}")
     path = records_dir(paths) / f"{record.attempt_id}.json"
-    atomic_write_bytes(path, record.to_json(), staging_root=paths.lake / STAGING_DIR)
+    body = record.to_json(datetime.now(UTC))
+    atomic_write_bytes(path, body, staging_root=paths.lake / STAGING_DIR)
     return path
 
 

@@ -72,9 +72,9 @@ class RunResult:
 class StopFlag:
     """Set by SIGINT/SIGTERM: the runner finishes the current step, then stops."""
 
-    def __init__(self) -> None:
+    def __init__(self, wake: Callable[[], None] | None = None) -> None:
         self.signal_name: str | None = None
-        self._wake: Callable[[], None] | None = None
+        self._wake = wake  # called on a stop request, e.g. to end the schedule's sleep
 
     @property
     def requested(self) -> bool:
@@ -314,7 +314,11 @@ def _run_locked(
     stop: StopFlag,
     now: Callable[[], datetime],
 ) -> RunResult:
-    pending = None if options.restart else PendingRun.load(paths)
+    pending = PendingRun.load(paths)
+    if options.restart and pending is not None:
+        say(f"--restart: run {pending.run_id} will not be resumed")
+        run_state.forget_dbt_results(paths, pending.run_id)
+        pending = None
     started = now()
     if pending is None:
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -454,9 +458,8 @@ def run_every(
     current step first). A failed run does not stop the schedule: the next one resumes it."""
     import threading
 
-    stop = StopFlag()
     wake = threading.Event()
-    stop._wake = wake.set
+    stop = StopFlag(wake.set)
     with stop.installed(say):
         next_at = time.monotonic()
         while True:

@@ -24,6 +24,7 @@
         ('steps_run', 'integer'),
         ('steps_skipped', 'integer'),
         ('steps', 'varchar'),
+        ('landed_at', 'timestamp'),
     ]) }}
 {%- endmacro %}
 

@@ -1,4 +1,4 @@
-"""The main job end to end, as a user runs it: `eventlake demo`, twice."""
+"""The main job end to end, as a user runs it: `eventlake demo`, twice, then a forced run."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
         "Per-room statistics",
         "Most jammed road segments",
         "Outputs:",
-        "dbt build passed",
+        "dbt build --exclude stg_ml_scores__anomaly_scores+:",
+        "step                  status    seconds  rows",
         "Anomalies found per room (Random Cut Forest):",
         "Deepest-quartile UTM zones",
     ):
@@ -54,9 +55,13 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path) -
 
     second = _demo(tmp_path)
     assert "already landed" in second and "0 rows extracted" in second
-    assert second.count(" 0 partitions written") == 3  # the temperature, traffic, seismic facts
     assert "0 seismic files imported (none), 1 already imported" in second
-    assert "0 partitions written" in second
+    assert "no new raw object since the last successful run: skipped 8 steps" in second
     assert marts_fingerprint(paths) == before
-    assert "0 of 2 room models trained, 0 rooms re-scored" in second
+
+    # Forcing every step over the same data changes no mart, no partition and no model.
+    forced = eventlake_cli(tmp_path, "run", "--force", "--no-progress")
+    assert forced.count(" 0 partitions written") == 3  # the temperature, traffic, seismic facts
+    assert "0 of 2 room models trained" in forced and "0 of 2 rooms re-scored" in forced
+    assert marts_fingerprint(paths) == before
     assert [table_fingerprint(paths, r) for r in ANOMALY_MARTS] == anomalies_before

@@ -27,7 +27,8 @@ renamed as (
         duration_seconds,
         steps_run,
         steps_skipped,
-        steps
+        steps,
+        landed_at
     from source
 
 )

@@ -1,0 +1,177 @@
+"""`eventlake run` end to end on a small lake: resume at every step, determinism, the skip.
+
+One simulated lake (a day, two rooms, four traffic detectors) is copied twice, byte for byte, to
+the same path (line ids hash the object path): lake A runs uninterrupted; lake B fails at every
+step of the pipeline in turn (each re-run resumes the failed step, then fails at the next one),
+then finishes. Both must end with the same marts. Chaining the failures costs about one extra
+run instead of one run per step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from lakehelpers import BOOKKEEPING
+
+from ingestion.history.database import default_demo_url, extract_database
+from ingestion.history.files import import_history_files
+from ingestion.seismic.importer import import_seismic_files
+from ingestion.settings import LakePaths, lake_paths
+from orchestration import run_state
+from orchestration.demo import DemoConfig, simulate_demo_data
+from orchestration.pipeline import PIPELINE
+from orchestration.relations import Relations
+from orchestration.run_records import read_records
+from orchestration.runner import FAIL_AT_ENV, RunOptions, run_pipeline
+
+pytestmark = pytest.mark.dbt
+
+MARTS = (
+    "fct_temperature_readings",
+    "agg_room_daily_temperatures",
+    "fct_room_temperature_series",
+    "dim_rooms",
+    "quarantine_rejected_rows",
+    "fct_traffic_measurements",
+    "agg_traffic_segment_minutes",
+    "fct_seismic_events",
+    "agg_seismic_utm_zones",
+    "fct_temperature_anomalies",
+    "agg_room_daily_anomalies",
+)
+# When a model was trained is wall-clock time of that run, not a property of the data.
+RUN_TIME_COLUMNS = {"trained_at"}
+
+
+def _marts(paths: LakePaths) -> dict[str, tuple[int, str]]:
+    relations = Relations.from_manifest()
+    found = {}
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        for model in MARTS:
+            relation = relations.model(model)
+            columns = [
+                name
+                for name, *_ in con.execute(f"describe {relation}").fetchall()
+                if name not in BOOKKEEPING | RUN_TIME_COLUMNS
+            ]
+            rows = con.execute(f"select {', '.join(columns)} from {relation} order by all")
+            fetched = rows.fetchall()
+            found[model] = (len(fetched), hashlib.sha256(repr(fetched).encode()).hexdigest())
+    return found
+
+
+def _curated(paths: LakePaths) -> list[str]:
+    return sorted(str(p.relative_to(paths.curated)) for p in paths.curated.rglob("part-0.parquet"))
+
+
+@dataclass(frozen=True)
+class Lakes:
+    template: Path  # a copy of the lake simulated and imported at ``work``, never run
+    work: Path  # where a run happens: lake A first, then lake B (same path, same line ids)
+    a_done: Path  # lake A, moved aside once it has run
+
+
+@pytest.fixture(scope="module")
+def lakes(tmp_path_factory: pytest.TempPathFactory) -> Lakes:
+    root = tmp_path_factory.mktemp("runner")
+    # Made at the work path: the import bookkeeping and the line ids hold absolute paths.
+    template = lake_paths(root / "work")
+    config = DemoConfig(
+        end=datetime(2026, 4, 2, 6, tzinfo=UTC),
+        days=1,
+        rooms=2,
+        history_days=2,
+        traffic_days=1,
+        traffic_locations=4,
+        progress=False,
+    )
+    simulate_demo_data(config, template, say=lambda _: None)
+    # The imports land objects stamped with the time they ran; done once here, both lakes get
+    # the same raw zone (their import steps then find nothing new, as on a re-run).
+    sources = template.data_dir / "sources"
+    import_history_files(sources / "history_csv", paths=template, progress=False)
+    extract_database(default_demo_url(template), paths=template)
+    import_seismic_files(sources / "seismic_usgs", paths=template, progress=False)
+    lakes = Lakes(root / "template", root / "work", root / "a_done")
+    shutil.copytree(lakes.work, lakes.template)
+    return lakes
+
+
+def _lake_a(lakes: Lakes) -> LakePaths:
+    """Lake A after one uninterrupted run (run here when the first test was not selected)."""
+    a = lake_paths(lakes.work)
+    if not a.duckdb_file.exists():
+        assert run_pipeline(a, RunOptions(), lambda _: None).outcome == "succeeded"
+    return a
+
+
+def test_uninterrupted_run_then_a_run_with_no_new_data_skips(lakes: Lakes) -> None:
+    a = lake_paths(lakes.work)
+    said: list[str] = []
+    first = run_pipeline(a, RunOptions(), said.append)
+    assert first.outcome == "succeeded", said[-5:]
+    assert [r.status for r in first.steps] == ["ran"] * len(PIPELINE)
+    assert list((a.ml / "anomaly_scores").glob("room_id=*/reading_date=*/part-0.parquet"))
+    before, curated = _marts(a), _curated(a)
+    assert before["fct_temperature_anomalies"][0] > 0
+
+    said.clear()
+    second = run_pipeline(a, RunOptions(), said.append)
+    assert second.outcome == "skipped"
+    skipped = [r.name for r in second.steps if r.status == "skipped"]
+    assert skipped == [s.name for s in PIPELINE if s.skip_when_no_new_data]
+    message = f"no new raw object since the last successful run: skipped {len(skipped)} steps"
+    assert message in "\n".join(said)
+    assert _marts(a) == before and _curated(a) == curated
+
+    # Two runs over the same data: forcing every step again changes no mart and no partition.
+    said.clear()
+    forced = run_pipeline(a, RunOptions(force=True), said.append)
+    assert forced.outcome == "succeeded"
+    text = "\n".join(said)
+    assert "0 of 2 room models trained" in text and "0 of 2 rooms re-scored" in text
+    assert text.count(" 0 partitions written") == 3
+    assert _marts(a) == before and _curated(a) == curated
+    outcomes = [r["outcome"] for r in read_records(a)]
+    assert outcomes == ["succeeded", "skipped", "succeeded"]
+
+
+def test_a_run_failing_at_every_step_in_turn_resumes_to_the_same_marts(
+    lakes: Lakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected_marts, expected_curated = _marts(_lake_a(lakes)), _curated(_lake_a(lakes))
+    shutil.move(lakes.work, lakes.a_done)
+    shutil.copytree(lakes.template, lakes.work)
+    b = lake_paths(lakes.work)
+    resumed_at = []
+    for step in PIPELINE:
+        monkeypatch.setenv(FAIL_AT_ENV, step.name)
+        said: list[str] = []
+        result = run_pipeline(b, RunOptions(), said.append)
+        assert result.outcome == "failed", (step.name, said[-5:])
+        assert result.steps[-1].name == step.name and result.steps[-1].status == "failed"
+        pending = run_state.PendingRun.load(b)
+        assert pending is not None and pending.failed_step == step.name
+        resumed_at.append(read_records(b)[-1]["resumed_at_step"])
+    monkeypatch.delenv(FAIL_AT_ENV)
+    said = []
+    final = run_pipeline(b, RunOptions(), said.append)
+    assert final.outcome == "succeeded", said[-5:]
+    # Every attempt after the first continued at the step the one before it failed at.
+    names = [s.name for s in PIPELINE]
+    assert resumed_at == [None, *names[:-1]]
+    assert read_records(b)[-1]["resumed_at_step"] == names[-1]
+    assert len({r["run_id"] for r in read_records(b)}) == 1
+    # The two dbt steps were continued by dbt retry, not rebuilt from scratch.
+    details = [s["detail"] for r in read_records(b) for s in json.loads(r["steps"])]
+    assert sum(d.startswith("dbt retry") for d in details) == 2, details
+    assert run_state.PendingRun.load(b) is None
+    assert _marts(b) == expected_marts
+    assert _curated(b) == expected_curated
