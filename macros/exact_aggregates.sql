@@ -17,7 +17,7 @@
 {#- The mean of `expr`, exact, rounded to `decimals`; null when no value is non-null. -#}
 {% macro exact_avg(expr, decimals=6, input_scale=10) -%}
     {%- set value = 'cast(' ~ expr ~ ' as decimal(38, ' ~ input_scale ~ '))' -%}
-    round(cast(sum({{ value }}) as double precision) / nullif(count({{ expr }}), 0), {{ decimals }})
+    round(cast(sum({{ value }}) as {{ eventlake.type_double() }}) / nullif(count({{ expr }}), 0), {{ decimals }})
 {%- endmacro %}
 
 {#- The sample standard deviation of `expr` (as stddev_samp), from exact sums of values and
@@ -26,7 +26,7 @@
     {%- set value = 'cast(' ~ expr ~ ' as decimal(38, ' ~ input_scale ~ '))' -%}
     round(
         sqrt(
-            cast(count({{ expr }}) * sum({{ value }} * {{ value }}) - sum({{ value }}) * sum({{ value }}) as double precision)
+            cast(count({{ expr }}) * sum({{ value }} * {{ value }}) - sum({{ value }}) * sum({{ value }}) as {{ eventlake.type_double() }})
             / nullif(count({{ expr }}) * (count({{ expr }}) - 1), 0)
         ),
         {{ decimals }}
