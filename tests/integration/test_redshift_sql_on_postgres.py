@@ -93,13 +93,13 @@ FIXTURES = {
         ],
     ),
     "fx_lines": (
-        "source_file varchar, landed_at timestamp, line varchar",
+        "source_file varchar, landed_at timestamp, line varchar, read_error varchar",
         [
-            ("s3://l/a", "2026-03-01 10:00:00", '{"a": 1}'),
-            ("s3://l/a", "2026-03-01 10:00:00", '{"a": 1}'),
-            ("s3://l/a", "2026-03-01 10:00:00", '{"a": 2}'),
-            ("s3://l/b", "2026-03-01 11:00:00", '{"a": 1}'),
-            ("s3://l/b", "2026-03-01 11:00:00", None),
+            ("s3://l/a", "2026-03-01 10:00:00", '{"a": 1}', None),
+            ("s3://l/a", "2026-03-01 10:00:00", '{"a": 1}', None),
+            ("s3://l/a", "2026-03-01 10:00:00", '{"a": 2}', None),
+            ("s3://l/b", "2026-03-01 11:00:00", '{"a": 1}', None),
+            ("s3://l/b", "2026-03-01 11:00:00", None, "not_utf8"),
         ],
     ),
     "fx_upstream": (
