@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -71,6 +72,48 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+MAX_LINE_BYTES = 2_097_152  # dbt_project.yml: raw_default_max_line_bytes
+_BARE_SIGN = re.compile(r"[:\[,]\s*(\+|-(?![0-9]))")
+_TRAILING_COMMA = re.compile(r",\s*[}\]]")
+
+
+def _has_non_finite_number(line: str) -> bool:
+    """NaN, Infinity or a number that overflows a double (1e400)."""
+
+    def refuse(token: str) -> float:
+        raise OverflowError(token)
+
+    def checked(token: str) -> float:
+        value = float(token)
+        if math.isinf(value):
+            raise OverflowError(token)
+        return value
+
+    try:
+        json.loads(line, parse_constant=refuse, parse_float=checked)
+    except OverflowError:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
+def _has_duplicate_key(line: str) -> bool:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        if len(keys) != len(set(keys)):
+            raise KeyError("duplicate")
+        return dict(items)
+
+    try:
+        json.loads(line, object_pairs_hook=pairs)
+    except KeyError:
+        return True
+    except ValueError:
+        return False
+    return False
+
+
 def _rules(rooms: set[str]) -> dict[str, Callable[[str, Any, datetime], bool | None]]:
     def parsed(rec: Any) -> bool:
         return isinstance(rec, dict)
@@ -81,7 +124,21 @@ def _rules(rooms: set[str]) -> dict[str, Callable[[str, Any, datetime], bool | N
     def temp_present(rec: Any) -> bool:
         return parsed(rec) and _field(rec, "temperature") not in (_MISSING, None)
 
+    # The object-level reasons (empty_object, bad_compression, not_utf8, unreadable_object) are
+    # about the bytes of a whole object; a simulated line is already decoded text in a good one.
+    def object_level(line: str, rec: Any, arrival: datetime) -> bool:
+        return False
+
     return {
+        "empty_object": object_level,
+        "bad_compression": object_level,
+        "not_utf8": object_level,
+        "unreadable_object": object_level,
+        "line_too_long": lambda line, rec, arrival: len(line.encode()) > MAX_LINE_BYTES,
+        "non_finite_number": lambda line, rec, arrival: _has_non_finite_number(line),
+        "number_with_bare_sign": lambda line, rec, arrival: bool(_BARE_SIGN.search(line)),
+        "trailing_comma": lambda line, rec, arrival: bool(_TRAILING_COMMA.search(line)),
+        "duplicate_key": lambda line, rec, arrival: _has_duplicate_key(line),
         "empty_line": lambda line, rec, arrival: not line.strip(),
         "invalid_json": lambda line, rec, arrival: bool(line.strip()) and not parsed(rec),
         "missing_timestamp": lambda line, rec, arrival: (
@@ -219,6 +276,36 @@ def test_reference_validator_rejects_the_documented_bad_timestamps() -> None:
     for ts in ("2026-13-45 25:61:00", "yesterday", "2026/11/01 10:00:00", "2026-11-01T10:00:00Z"):
         line = json.dumps({"timestamp": ts, "room_id": "A101", "temperature": 21.5})
         assert failing_rules(line, arrival, {"A101"}) == ["timestamp_unparseable"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (
+            '{"timestamp": "2026-11-01 10:00:00", "room_id": "A101", "temperature": NaN}',
+            "non_finite_number",
+        ),
+        (
+            '{"timestamp": "2026-11-01 10:00:00", "room_id": "A101", "temperature": 1e400}',
+            "non_finite_number",
+        ),
+        (
+            '{"timestamp": "2026-11-01 10:00:00", "room_id": "A101", "temperature": +1}',
+            "number_with_bare_sign",
+        ),
+        (
+            '{"timestamp": "2026-11-01 10:00:00", "room_id": "A101", "temperature": 21.5,}',
+            "trailing_comma",
+        ),
+        (
+            '{"timestamp": "2026-11-01 10:00:00", "room_id": "A101", "temperature": 1, '
+            '"temperature": 2}',
+            "duplicate_key",
+        ),
+    ],
+)
+def test_reference_validator_names_the_strict_json_reasons_first(line: str, reason: str) -> None:
+    assert failing_rules(line, START, {"A101"})[0] == reason
 
 
 def test_duplicates_are_later_copies_of_valid_records() -> None:
