@@ -36,6 +36,12 @@ def ensure_profiles(project_dir: Path = PROJECT_ROOT) -> Path:
     return project_dir
 
 
+def dbt_target_dir() -> Path:
+    """dbt's target folder (manifest, run results), where dbt itself puts it: ``$DBT_TARGET_PATH``
+    (relative to the project, as dbt reads it), else ``<project>/target``."""
+    return PROJECT_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def dbt_executable() -> str:
     """The dbt installed beside this Python (the project's environment), else the one on PATH."""
     beside = Path(sys.executable).with_name("dbt")

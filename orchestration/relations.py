@@ -1,8 +1,8 @@
 """Relations looked up in dbt's manifest for the active target: the one manifest reader.
 
 Python code (the dashboards, publish, the summary, the ML feature export) never names a schema:
-a model or source is found by its dbt name, and the manifest (``target/manifest.json``, written
-by every dbt parse/build) says where it lives.
+a model or source is found by its dbt name, and the manifest (``target/manifest.json``, or under
+``$DBT_TARGET_PATH``, written by every dbt parse/build) says where it lives.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.settings import PROJECT_ROOT
+from orchestration.dbt_runner import dbt_target_dir
 
-DEFAULT_MANIFEST = PROJECT_ROOT / "target" / "manifest.json"
+
+def default_manifest() -> Path:
+    """The manifest dbt wrote last for this project (read when called: tests move the target)."""
+    return dbt_target_dir() / "manifest.json"
 
 
 class ManifestError(RuntimeError):
@@ -29,8 +32,9 @@ class Relations:
     freshness: dict[tuple[str, str], tuple[str, dict]]
 
     @classmethod
-    def from_manifest(cls, manifest: Path = DEFAULT_MANIFEST, adapter: str = "duckdb") -> Relations:
+    def from_manifest(cls, manifest: Path | None = None, adapter: str = "duckdb") -> Relations:
         """Relations of the manifest written for ``adapter`` (the AWS renderer asks for athena)."""
+        manifest = manifest or default_manifest()
         if not manifest.exists():
             raise ManifestError(
                 f"no dbt manifest at {manifest}; run `eventlake build` (or `dbt parse`) first"

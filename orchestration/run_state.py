@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import IO
 
 from ingestion.raw_zone import STAGING_DIR, atomic_write_bytes
-from ingestion.settings import PROJECT_ROOT, LakePaths
+from ingestion.settings import LakePaths
+from orchestration.dbt_runner import dbt_target_dir
 
 
 def runs_dir(paths: LakePaths) -> Path:
@@ -138,7 +139,7 @@ def keep_dbt_results(paths: LakePaths, run_id: str, step: str) -> Path | None:
     dbt overwrites ``target/run_results.json`` with every command, so the copy is what lets a
     resumed run retry exactly the nodes that failed or were skipped.
     """
-    results = PROJECT_ROOT / "target" / "run_results.json"
+    results = dbt_target_dir() / "run_results.json"
     if not results.exists():
         return None
     folder = dbt_state_dir(paths, run_id, step)

@@ -32,8 +32,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from ingestion.settings import PROJECT_ROOT, LakePaths
+from ingestion.settings import LakePaths
 from orchestration import run_state
+from orchestration.dbt_runner import dbt_target_dir
 from orchestration.pipeline import PIPELINE, Step
 from orchestration.run_records import RunRecord, StepRecord, append_record
 from orchestration.run_state import PendingRun, RunLock
@@ -204,7 +205,7 @@ def _dbt(step: Step, ctx: _Context) -> tuple[str, int | None]:
 
 
 def _dbt_statuses() -> dict[str, int]:
-    results = PROJECT_ROOT / "target" / "run_results.json"
+    results = dbt_target_dir() / "run_results.json"
     counts: dict[str, int] = {}
     for result in json.loads(results.read_text())["results"]:
         counts[result["status"]] = counts.get(result["status"], 0) + 1

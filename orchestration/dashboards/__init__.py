@@ -17,7 +17,7 @@ from ingestion.settings import LakePaths
 from orchestration.dashboards.pages import PAGES, Page
 from orchestration.dashboards.render import BUNDLE_FILE, render_index, render_page, vega_bundle
 from orchestration.duckdb_functions import register_functions
-from orchestration.relations import DEFAULT_MANIFEST, ManifestError, Relations
+from orchestration.relations import ManifestError, Relations
 
 __all__ = ["ManifestError", "dashboards_dir", "write_dashboards"]
 
@@ -26,7 +26,7 @@ def dashboards_dir(paths: LakePaths) -> Path:
     return paths.data_dir / "dashboards"
 
 
-def write_dashboards(paths: LakePaths, manifest: Path = DEFAULT_MANIFEST) -> Path:
+def write_dashboards(paths: LakePaths, manifest: Path | None = None) -> Path:
     """Write every page (each file atomically) and return the index page's path."""
     if not paths.duckdb_file.exists():
         raise FileNotFoundError(f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first")

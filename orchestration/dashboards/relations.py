@@ -1,5 +1,5 @@
 """Kept so existing imports work: the manifest reader lives in ``orchestration.relations``."""
 
-from orchestration.relations import DEFAULT_MANIFEST, ManifestError, Relations
+from orchestration.relations import ManifestError, Relations, default_manifest
 
-__all__ = ["DEFAULT_MANIFEST", "ManifestError", "Relations"]
+__all__ = ["ManifestError", "Relations", "default_manifest"]

@@ -1,4 +1,4 @@
-"""One small lake, its dashboards and its dbt docs site, built once for every browser test."""
+"""The demo lake, its dashboards and its dbt docs site, built once for every browser test."""
 
 from __future__ import annotations
 
@@ -8,14 +8,10 @@ from collections.abc import Iterator
 import pytest
 from browsersite import Site
 from cdp import Browser, find_chromium
-from lakehelpers import eventlake_cli
 
 from ingestion.settings import lake_paths
 from orchestration.dashboards import dashboards_dir
 from orchestration.dbt_runner import run_dbt
-
-# The main job on a small lake: one day, two rooms (its dbt build is the slow part).
-DEMO_ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +26,12 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Site:
-    data_dir = tmp_path_factory.mktemp("browser-lake")
-    printed = eventlake_cli(data_dir, *DEMO_ARGS)
-    paths = lake_paths(data_dir)
+def site(demo_run, chromium: str) -> Site:
+    """The pages of the session's demo lake (tests/conftest.py), and its dbt docs site."""
+    paths = lake_paths(demo_run.data_dir)
     dashboards = dashboards_dir(paths)
-    assert f"dashboards           {dashboards / 'index.html'}" in printed
-    docs = data_dir / "docs"
+    assert f"dashboards           {dashboards / 'index.html'}" in demo_run.printed
+    docs = demo_run.data_dir / "docs"
     run_dbt(
         ["docs", "generate", "--static", "--target-path", str(docs)],
         paths,

@@ -15,8 +15,11 @@ from ingestion.sensors.landing import LandingReport, land_simulation
 from ingestion.settings import LakePaths
 from orchestration.dbt_runner import run_dbt
 from orchestration.duckdb_functions import register_functions
+from orchestration.relations import Relations
 
 ROOMS = ("A101", "A102", "B201")
+# The main job on a small lake: one day, two rooms (tests/conftest.py's demo_run).
+DEMO_ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 # Columns the engine writes for its own bookkeeping; everything else is business data.
@@ -65,20 +68,27 @@ def table_fingerprint(paths: LakePaths, relation: str) -> tuple[int, str]:
 
 
 MARTS = (
-    "main_marts.fct_temperature_readings",
-    "main_marts.agg_room_daily_temperatures",
-    "main_marts.fct_room_temperature_series",
-    "main_marts.dim_rooms",
-    "main_quarantine.quarantine_rejected_rows",
-    "main_marts.fct_traffic_measurements",
-    "main_marts.agg_traffic_segment_minutes",
-    "main_marts.fct_seismic_events",
-    "main_marts.agg_seismic_utm_zones",
+    "fct_temperature_readings",
+    "agg_room_daily_temperatures",
+    "fct_room_temperature_series",
+    "dim_rooms",
+    "quarantine_rejected_rows",
+    "fct_traffic_measurements",
+    "agg_traffic_segment_minutes",
+    "fct_seismic_events",
+    "agg_seismic_utm_zones",
 )
 
 
+def relation(model: str) -> str:
+    """Where ``model`` lives, as the last dbt command of this session wrote it in its manifest
+    (relation names do not depend on the lake's folder)."""
+    return Relations.from_manifest().model(model)
+
+
 def marts_fingerprint(paths: LakePaths) -> dict[str, tuple[int, str]]:
-    return {relation: table_fingerprint(paths, relation) for relation in MARTS}
+    """Each mart's fingerprint, by model name."""
+    return {model: table_fingerprint(paths, relation(model)) for model in MARTS}
 
 
 def hours(n: int) -> timedelta:

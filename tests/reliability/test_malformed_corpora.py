@@ -68,9 +68,7 @@ def land_corpus(paths: LakePaths, feed: Feed) -> None:
 
 
 def outcomes(paths: LakePaths, feed: Feed) -> dict[str, Counter[str]]:
-    relation = Relations.from_manifest(ensure_profiles() / "target" / "manifest.json").model(
-        feed.staging_model
-    )
+    relation = Relations.from_manifest().model(feed.staging_model)
     with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
         rows = con.execute(
             f"select source_file, coalesce(rejection_reason, 'accepted') from {relation}"

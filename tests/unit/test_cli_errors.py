@@ -71,6 +71,7 @@ WRONG_INVOCATIONS = [
 ]
 
 
+@pytest.mark.usefixtures("dbt_manifest")  # publish and summary find relations in it first
 @pytest.mark.parametrize(("args", "data_dir", "expected"), WRONG_INVOCATIONS)
 def test_wrong_invocation_gives_one_line(
     args: tuple[str, ...], data_dir: str, expected: str, tmp_path: Path
@@ -85,6 +86,7 @@ def test_wrong_invocation_gives_one_line(
         assert not (tmp_path / "lake" / "lake" / "raw").exists()
 
 
+@pytest.mark.usefixtures("dbt_manifest")
 def test_locked_warehouse_gives_one_line(tmp_path: Path) -> None:
     """Another process holds the warehouse open for writing (a dbt run, a notebook)."""
     warehouse = tmp_path / "eventlake.duckdb"

@@ -1,0 +1,109 @@
+"""Test-session infrastructure shared by every test folder.
+
+- Each pytest process (each xdist worker under ``pytest -n``) gets its own dbt target and log
+  folders through dbt's own variables (``DBT_TARGET_PATH``, ``DBT_LOG_PATH``), which the
+  project's manifest reader follows (``orchestration.dbt_runner.dbt_target_dir``): no test writes
+  into the checkout's ``target/`` or ``logs/``, and two workers never race on one manifest. Set
+  at configure time, so every dbt and ``eventlake`` child the tests start inherits them.
+- Scenarios that cost a dbt build are built once per session and shared by the tests that only
+  read them (``demo_run``); a test that changes a lake builds or copies its own.
+- Under ``pytest -n N --dist loadgroup`` (``make test``) every test module is one unit of work,
+  so its module-scoped lake is built once; modules sharing a session scenario, and the modules
+  needing PostgreSQL (one throwaway server), go to the same worker; the units that run dbt,
+  a browser or PostgreSQL are handed out first, so the slow ones do not end up last.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_OWN_FOLDERS: list[Path] = []
+# Session fixtures that build a lake: every module using one runs in the same worker.
+SHARED_SCENARIOS = ("demo_run",)
+HEAVY_MARKERS = ("dbt", "browser", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    root = Path(tempfile.mkdtemp(prefix=f"eventlake-tests-{worker}-"))
+    _OWN_FOLDERS.append(root)
+    os.environ["DBT_TARGET_PATH"] = str(root / "target")
+    os.environ["DBT_LOG_PATH"] = str(root / "logs")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _OWN_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _work_unit(module: list[pytest.Item]) -> str:
+    for scenario in SHARED_SCENARIOS:
+        if any(scenario in item.fixturenames for item in module):
+            return scenario
+    if any(item.get_closest_marker("postgres") for item in module):
+        return "postgres"
+    return module[0].nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    units: dict[str, list[pytest.Item]] = {}
+    for module in modules.values():
+        units.setdefault(_work_unit(module), []).extend(module)
+    for name, unit in units.items():
+        for item in unit:
+            item.add_marker(pytest.mark.xdist_group(name))
+
+    def light(unit: list[pytest.Item]) -> bool:
+        return not any(item.get_closest_marker(m) for item in unit for m in HEAVY_MARKERS)
+
+    # Whole modules stay together (module fixtures are set up once), heavy units first.
+    items[:] = [item for unit in sorted(units.values(), key=light) for item in unit]
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This session's ``manifest.json``, parsed once against an empty lake, for the tests that
+    read relations (or make the CLI read them) without building anything first. Relation names
+    do not depend on the lake's folder, so it also serves tests that built a lake of their own."""
+    from orchestration.dbt_runner import dbt_executable, dbt_target_dir, ensure_profiles
+
+    project = str(ensure_profiles())
+    done = subprocess.run(
+        [dbt_executable(), "--quiet", "parse", "--project-dir", project, "--profiles-dir", project],
+        cwd=project,
+        env={**os.environ, "EVENTLAKE_DATA_DIR": str(tmp_path_factory.mktemp("parse-lake"))},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return dbt_target_dir() / "manifest.json"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    data_dir: Path
+    printed: str  # what the first `eventlake demo` printed
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`eventlake demo` run once on a small lake (lakehelpers.DEMO_ARGS), as a user runs it.
+
+    The browser tests read its pages; test_demo.py then runs it again and forces a run on it
+    (changing no mart, which is what it asserts)."""
+    from lakehelpers import DEMO_ARGS, eventlake_cli
+
+    data_dir = tmp_path_factory.mktemp("demo-lake")
+    return DemoRun(data_dir, eventlake_cli(data_dir, *DEMO_ARGS))
