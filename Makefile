@@ -1,4 +1,5 @@
-# Two commands do everything: `make demo` (the main job) and `make test` (every check).
+# Two commands do everything: `make demo` (the main job) and `make test` (every check);
+# `make test-fast` is the quick tier of the checks (no dbt build).
 # Both create the environment first: a pinned uv installs the locked dependencies (uv.lock).
 PYTHON ?= python3.11
 UV_VERSION := 0.13.8
@@ -10,7 +11,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic clean
+.PHONY: setup demo test test-fast lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -31,6 +32,16 @@ demo: setup
 	$(BIN)/eventlake run
 
 test: setup lint sqllint dbt-checks iac-lint browser-deps pytest
+# sqllint has just compiled the project for Athena and Redshift (target/cloud-sql): the engine
+# tests read those compiles instead of making them again (tests/engines/conftest.py).
+test: export EVENTLAKE_TEST_CLOUD_SQL := $(CURDIR)/target/cloud-sql
+
+# The quick tier, for every change: lint, dbt parse, and the tests that build no lake (unit
+# tests, the CLI, the Athena/Redshift compiles, the AWS definitions): no dbt build, no browser,
+# no PostgreSQL. `make test` runs all of it again, and everything else.
+FAST_TESTS := not dbt and not browser and not postgres
+test-fast: setup lint dbt-checks
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "$(FAST_TESTS)"
 
 lint: setup
 	$(BIN)/ruff check .
@@ -59,8 +70,13 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here: the browser tests will skip"; fi
 
+# pytest-xdist: each test module (or the modules sharing one built lake) is one unit of work,
+# the slow units first (tests/conftest.py); every worker has its own dbt target folder.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 # The docs site as one static page, served with the project folder so that each exposure's
 # link (../data/dashboards/<page>.html, or $$EVENTLAKE_DASHBOARDS_URL) opens its dashboard.

@@ -73,9 +73,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This session's ``manifest.json``, parsed once against an empty lake, for the tests that
-    read relations (or make the CLI read them) without building anything first. Relation names
-    do not depend on the lake's folder, so it also serves tests that built a lake of their own."""
+    """The project parsed once per session against an empty lake: the tests that check the
+    manifest read the copy returned, and the tests that make the CLI read relations without
+    building anything first find it in this session's target folder."""
     from orchestration.dbt_runner import dbt_executable, dbt_target_dir, ensure_profiles
 
     project = str(ensure_profiles())
@@ -88,7 +88,10 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return dbt_target_dir() / "manifest.json"
+    # A copy: later dbt commands of this session rewrite the target's manifest.
+    kept = tmp_path_factory.mktemp("parsed") / "manifest.json"
+    shutil.copyfile(dbt_target_dir() / "manifest.json", kept)
+    return kept
 
 
 @dataclass(frozen=True)

@@ -4,40 +4,20 @@ written here because dbt hub packages cannot be installed offline)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
+from pathlib import Path
 
 import pytest
 
-from orchestration.dbt_runner import dbt_executable, ensure_profiles
+from orchestration.dbt_runner import ensure_profiles
 
 PROJECT = ensure_profiles()
 KEY_TESTS = {"primary_key", "unique", "unique_combination"}
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    target = tmp_path_factory.mktemp("parse")
-    data = tmp_path_factory.mktemp("empty-lake")
-    done = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--target-path",
-            str(target),
-            "--project-dir",
-            str(PROJECT),
-            "--profiles-dir",
-            str(PROJECT),
-        ],
-        cwd=PROJECT,
-        env={**os.environ, "EVENTLAKE_DATA_DIR": str(data)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:]
-    return json.loads((target / "manifest.json").read_text())
+def manifest(dbt_manifest: Path) -> dict:
+    """The project parsed against an empty lake (tests/conftest.py, once per session)."""
+    return json.loads(dbt_manifest.read_text())
 
 
 def _nodes(manifest: dict, resource_type: str) -> list[dict]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,7 @@ def dbt(args: list[str], project: Path) -> subprocess.CompletedProcess[str]:
 
 def compile_project(project: Path, engine: str, mode: str, target: Path) -> list[Statement]:
     """Every compiled node and hook, and every query the macros send through run_query."""
+    shutil.rmtree(target, ignore_errors=True)  # dbt appends to its log: start from nothing
     dbt(
         [
             "compile",
@@ -157,6 +159,11 @@ def compile_project(project: Path, engine: str, mode: str, target: Path) -> list
         ],
         project,
     )
+    return read_compiled(target)
+
+
+def read_compiled(target: Path) -> list[Statement]:
+    """The statements of a compile_project target folder."""
     compiled = target / "compiled" / "eventlake"
     statements = [
         Statement(str(path.relative_to(compiled)), path.read_text())
@@ -187,6 +194,9 @@ OPERATIONS_TEMPLATE = """
 """
 
 
+OPERATIONS_FILE = "operations.json"
+
+
 def render_operations(project: Path, engine: str, target: Path) -> list[Statement]:
     completed = dbt(
         [
@@ -202,7 +212,15 @@ def render_operations(project: Path, engine: str, target: Path) -> list[Statemen
         ],
         project,
     )
-    return [Statement(origin, sql) for origin, sql in json.loads(completed.stdout.strip())]
+    target.mkdir(parents=True, exist_ok=True)
+    (target / OPERATIONS_FILE).write_text(completed.stdout.strip())
+    return read_operations(target)
+
+
+def read_operations(target: Path) -> list[Statement]:
+    """The statements of a render_operations target folder."""
+    rendered = json.loads((target / OPERATIONS_FILE).read_text())
+    return [Statement(origin, sql) for origin, sql in rendered]
 
 
 def split_statements(statement: Statement) -> list[str]:
@@ -358,6 +376,12 @@ SQLFLUFF_LACKS = {
 }
 
 
+def rendered_target(out: Path, engine: str, mode: str) -> Path:
+    """Where write_rendered keeps the dbt target of an (engine, mode) compile, or of the
+    operations (mode "operations"): tests/engines reuses them within one `make test`."""
+    return out / "targets" / f"{engine}-{mode}"
+
+
 def write_rendered(project: Path, out: Path) -> dict[str, int]:
     """Every distinct statement of each engine as a file under out/<engine>/ (for sqlfluff with
     the engine's dialect: `make sqllint`); returns the count per engine."""
@@ -370,9 +394,10 @@ def write_rendered(project: Path, out: Path) -> dict[str, int]:
         statements = [
             s
             for mode in MODES
-            for s in compile_project(project, engine, mode, out / "targets" / f"{engine}-{mode}")
+            for s in compile_project(project, engine, mode, rendered_target(out, engine, mode))
         ]
-        statements += render_operations(project, engine, out / "targets" / f"{engine}-operations")
+        operations = rendered_target(out, engine, "operations")
+        statements += render_operations(project, engine, operations)
         seen: set[str] = set()
         for statement in statements:
             for sql in split_statements(statement):

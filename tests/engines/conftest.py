@@ -1,15 +1,36 @@
 """One offline compile per (engine, mode) for every test of tests/engines (dbt compile is the
-slow part): the compile-marker tests and the cloud SQL gate read the same target folders."""
+slow part): the compile-marker tests and the cloud SQL gate read the same target folders.
+
+`make test` runs `make sqllint` first, which makes exactly these compiles (tests/engines/
+cloud_sql.py writes them under target/cloud-sql) and then names that folder in
+$EVENTLAKE_TEST_CLOUD_SQL for pytest: the tests read those targets instead of compiling again.
+Without the variable (pytest run by hand) every compile is made here."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cloud_sql import Statement, compile_project, render_operations
+from cloud_sql import (
+    Statement,
+    compile_project,
+    read_compiled,
+    read_operations,
+    render_operations,
+    rendered_target,
+)
 
 from orchestration.dbt_runner import ensure_profiles
+
+REUSE_ENV = "EVENTLAKE_TEST_CLOUD_SQL"
+
+
+def _made_by_sqllint(engine: str, mode: str) -> Path | None:
+    out = os.environ.get(REUSE_ENV)
+    folder = rendered_target(Path(out), engine, mode) if out else None
+    return folder if folder and folder.is_dir() else None
 
 
 @pytest.fixture(scope="session")
@@ -21,8 +42,12 @@ def compiled_statements(
 
     def compile_once(engine: str, mode: str) -> tuple[Path, list[Statement]]:
         if (engine, mode) not in done:
-            target = tmp_path_factory.mktemp(f"{engine}-{mode}")
-            done[engine, mode] = (target, compile_project(ensure_profiles(), engine, mode, target))
+            if made := _made_by_sqllint(engine, mode):
+                done[engine, mode] = (made, read_compiled(made))
+            else:
+                target = tmp_path_factory.mktemp(f"{engine}-{mode}")
+                statements = compile_project(ensure_profiles(), engine, mode, target)
+                done[engine, mode] = (target, statements)
         return done[engine, mode]
 
     return compile_once
@@ -43,8 +68,11 @@ def operation_statements(
 
     def render_once(engine: str) -> list[Statement]:
         if engine not in done:
-            target = tmp_path_factory.mktemp(f"{engine}-operations")
-            done[engine] = render_operations(ensure_profiles(), engine, target)
+            if made := _made_by_sqllint(engine, "operations"):
+                done[engine] = read_operations(made)
+            else:
+                target = tmp_path_factory.mktemp(f"{engine}-operations")
+                done[engine] = render_operations(ensure_profiles(), engine, target)
         return done[engine]
 
     return render_once
