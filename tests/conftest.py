@@ -9,8 +9,9 @@
   read them (``demo_run``); a test that changes a lake builds or copies its own.
 - Under ``pytest -n N --dist loadgroup`` (``make test``) every test module is one unit of work,
   so its module-scoped lake is built once; modules sharing a session scenario, and the modules
-  needing PostgreSQL (one throwaway server), go to the same worker; the units that run dbt,
-  a browser or PostgreSQL are handed out first, so the slow ones do not end up last.
+  needing PostgreSQL (one throwaway server), form one unit; the engine compiles form one unit
+  per engine. The units that run dbt, a browser or PostgreSQL, or compile, are handed out
+  first, so the slow ones do not end up last.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from pathlib import Path
 import pytest
 
 _OWN_FOLDERS: list[Path] = []
-# Session fixtures that build a lake: every module using one runs in the same worker.
+# Session fixtures that build a lake: every module using one runs in the same process.
 SHARED_SCENARIOS = ("demo_run",)
+# The Athena/Redshift compiles (tests/engines/conftest.py): one unit of work per engine, so the
+# two engines compile side by side; the tests without an engine parameter are Redshift's.
+ENGINE_FIXTURES = {"compiled_statements", "compiled_project", "operation_statements"}
 HEAVY_MARKERS = ("dbt", "browser", "postgres")
 
 
@@ -43,13 +47,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _work_unit(module: list[pytest.Item]) -> str:
+def _module_unit(module: list[pytest.Item]) -> str | None:
     for scenario in SHARED_SCENARIOS:
         if any(scenario in item.fixturenames for item in module):
             return scenario
     if any(item.get_closest_marker("postgres") for item in module):
-        return "postgres"
-    return module[0].nodeid.split("::", 1)[0]
+        return "postgres"  # one PostgreSQL server (or throwaway) for all of them
+    return None
+
+
+def _item_unit(item: pytest.Item) -> str:
+    if ENGINE_FIXTURES & set(item.fixturenames):
+        params = getattr(item, "callspec", None)
+        engine = params and (params.params.get("engine") or params.params.get("target"))
+        return f"engine-{engine or 'redshift'}"
+    return item.nodeid.split("::", 1)[0]  # its module: module fixtures are set up once
+
+
+def _heavy(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(m) for m in HEAVY_MARKERS) or bool(
+        ENGINE_FIXTURES & set(item.fixturenames)
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -59,16 +77,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
     units: dict[str, list[pytest.Item]] = {}
     for module in modules.values():
-        units.setdefault(_work_unit(module), []).extend(module)
+        shared = _module_unit(module)
+        for item in module:
+            units.setdefault(shared or _item_unit(item), []).append(item)
     for name, unit in units.items():
         for item in unit:
             item.add_marker(pytest.mark.xdist_group(name))
-
-    def light(unit: list[pytest.Item]) -> bool:
-        return not any(item.get_closest_marker(m) for item in unit for m in HEAVY_MARKERS)
-
-    # Whole modules stay together (module fixtures are set up once), heavy units first.
-    items[:] = [item for unit in sorted(units.values(), key=light) for item in unit]
+    # Units stay together (their fixtures are set up once), the slow ones first.
+    ordered = sorted(units.values(), key=lambda unit: not any(_heavy(i) for i in unit))
+    items[:] = [item for unit in ordered for item in unit]
 
 
 @pytest.fixture(scope="session")
