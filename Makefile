@@ -35,6 +35,8 @@ test: setup lint sqllint dbt-checks iac-lint browser-deps pytest
 # sqllint has just compiled the project for Athena and Redshift (target/cloud-sql): the engine
 # tests read those compiles instead of making them again (tests/engines/conftest.py).
 test: export EVENTLAKE_TEST_CLOUD_SQL := $(CURDIR)/target/cloud-sql
+# dbt-checks has just parsed the project: the tests that read the manifest start from it.
+test test-fast: export EVENTLAKE_TEST_PARSED_MANIFEST := $(CURDIR)/target/manifest.json
 
 # The quick tier, for every change: lint, dbt parse, and the tests that build no lake (unit
 # tests, the CLI, the Athena/Redshift compiles, the AWS definitions): no dbt build, no browser,
@@ -73,7 +75,7 @@ browser-deps:
 # pytest-xdist: each test module (or the modules sharing one built lake) is one unit of work,
 # the slow units first (tests/conftest.py); every worker has its own dbt target folder.
 PYTEST_WORKERS ?= 2
-PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 pytest: setup
 	$(BIN)/pytest $(PYTEST_PARALLEL)

@@ -32,6 +32,8 @@ SHARED_SCENARIOS = ("demo_run",)
 # two engines compile side by side; the tests without an engine parameter are Redshift's.
 ENGINE_FIXTURES = {"compiled_statements", "compiled_project", "operation_statements"}
 HEAVY_MARKERS = ("dbt", "browser", "postgres")
+# The manifest `make dbt-checks` has just parsed, when pytest runs right after it (Makefile).
+PARSED_ENV = "EVENTLAKE_TEST_PARSED_MANIFEST"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,11 +92,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project parsed once per session against an empty lake: the tests that check the
-    manifest read the copy returned, and the tests that make the CLI read relations without
-    building anything first find it in this session's target folder."""
+    """The project parsed once per session (or by `make dbt-checks` just before): the tests that
+    check the manifest read the copy returned, and the tests that make the CLI read relations
+    without building anything first find it in this session's target folder."""
     from orchestration.dbt_runner import dbt_executable, dbt_target_dir, ensure_profiles
 
+    kept = tmp_path_factory.mktemp("parsed") / "manifest.json"
+    parsed = os.environ.get(PARSED_ENV)
+    if parsed and Path(parsed).is_file():  # make test and test-fast: `make dbt-checks` parsed it
+        shutil.copyfile(parsed, kept)
+        dbt_target_dir().mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(parsed, dbt_target_dir() / "manifest.json")
+        return kept
     project = str(ensure_profiles())
     done = subprocess.run(
         [dbt_executable(), "--quiet", "parse", "--project-dir", project, "--profiles-dir", project],
@@ -106,7 +115,6 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     # A copy: later dbt commands of this session rewrite the target's manifest.
-    kept = tmp_path_factory.mktemp("parsed") / "manifest.json"
     shutil.copyfile(dbt_target_dir() / "manifest.json", kept)
     return kept
 

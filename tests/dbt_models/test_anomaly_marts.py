@@ -4,7 +4,7 @@ replaced (never duplicated) when a room is re-scored by a new model."""
 from __future__ import annotations
 
 import pytest
-from lakehelpers import ROOMS, T0, dbt, hours, land, query, table_fingerprint
+from lakehelpers import ROOMS, T0, dbt, hours, land, query, relation, table_fingerprint
 
 from ingestion.settings import LakePaths, lake_paths
 from ml import pipeline
@@ -12,7 +12,7 @@ from ml.config import RcfConfig
 
 pytestmark = pytest.mark.dbt
 
-ANOMALY_MARTS = ("main_marts.fct_temperature_anomalies", "main_marts.agg_room_daily_anomalies")
+ANOMALY_MARTS = ("fct_temperature_anomalies", "agg_room_daily_anomalies")
 SMALL = RcfConfig(num_trees=20, num_samples_per_tree=128, shingle_size=4)
 
 
@@ -30,8 +30,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> LakePaths:
 
 
 def test_marts_build_empty_before_anything_is_scored(lake: LakePaths) -> None:
-    for relation in ANOMALY_MARTS:
-        assert query(lake, f"select count(*) from {relation}") == [(0,)]
+    for model in ANOMALY_MARTS:
+        assert query(lake, f"select count(*) from {relation(model)}") == [(0,)]
 
 
 def test_scores_land_in_the_marts_and_rescoring_replaces_them(lake: LakePaths) -> None:
@@ -58,13 +58,13 @@ def test_scores_land_in_the_marts_and_rescoring_replaces_them(lake: LakePaths) -
         "select sum(scored_reading_count), sum(anomalous_reading_count)"
         " from main_marts.agg_room_daily_anomalies",
     ) == [(landed_rows, flagged)]
-    before = {relation: table_fingerprint(lake, relation) for relation in ANOMALY_MARTS}
+    before = {m: table_fingerprint(lake, relation(m)) for m in ANOMALY_MARTS}
 
     # The same model on the same data: nothing re-landed, the marts unchanged.
     assert all(report.skipped for report, _ in pipeline.score(lake))
     assert all(report.skipped for report in pipeline.train(lake, SMALL))
     _build_anomaly_marts(lake)
-    assert {r: table_fingerprint(lake, r) for r in ANOMALY_MARTS} == before
+    assert {m: table_fingerprint(lake, relation(m)) for m in ANOMALY_MARTS} == before
 
     # A new model (shingle of 2) re-scores every room: its rows replace the old ones.
     pipeline.train(lake, SMALL.with_(shingle_size=2))

@@ -7,7 +7,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lakehelpers import dbt, query, table_fingerprint
+from lakehelpers import dbt, query, relation, table_fingerprint
 
 from ingestion.delivery.local import LocalFirehoseDelivery
 from ingestion.raw_zone import RawZone
@@ -39,9 +39,9 @@ SELECT = (
     "cautious",
 )
 TRAFFIC_TABLES = (
-    "main_intermediate.int_traffic_measurements_windowed",
-    "main_marts.fct_traffic_measurements",
-    "main_marts.agg_traffic_segment_minutes",
+    "int_traffic_measurements_windowed",
+    "fct_traffic_measurements",
+    "agg_traffic_segment_minutes",
 )
 
 
@@ -73,7 +73,7 @@ def arrival_index(result: TrafficSimulationResult, cut: datetime) -> int:
 
 
 def fingerprints(paths: LakePaths) -> dict[str, tuple[int, str]]:
-    return {table: table_fingerprint(paths, table) for table in TRAFFIC_TABLES}
+    return {table: table_fingerprint(paths, relation(table)) for table in TRAFFIC_TABLES}
 
 
 @pytest.fixture(scope="module")
