@@ -21,9 +21,6 @@ from typing import Any
 import yaml
 
 from ingestion.settings import PROJECT_ROOT, LakePaths
-from ml.config import RcfConfig
-from orchestration.asl import AwsRelations, render
-from orchestration.template import template
 
 TEMPLATE_FILE = "template.yaml"
 ASL_FILE = "state-machine.asl.json"
@@ -61,6 +58,12 @@ def room_ids() -> list[str]:
 
 def render_stack(manifest: Path, rooms: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(state-machine definition, CloudFormation template) from the pipeline and the manifest."""
+    # Imported here: every `eventlake` command builds the parser this module adds to, and these
+    # bring numpy in (the ML feature SQL), which only deploy needs.
+    from ml.config import RcfConfig
+    from orchestration.asl import AwsRelations, render
+    from orchestration.template import template
+
     definition = render(AwsRelations.from_manifest(manifest), RcfConfig.from_env()).definition
     return definition, template(definition, rooms)
 
