@@ -11,7 +11,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test test-fast lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic clean
+.PHONY: setup demo test test-fast checks-dbt checks-other lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -31,7 +31,22 @@ demo: setup
 	$(BIN)/eventlake demo --simulate-only
 	$(BIN)/eventlake run
 
-test: setup lint sqllint dbt-checks iac-lint browser-deps pytest
+# Every check, then pytest. The checks run as two chains side by side (two cores): sqllint then
+# dbt-checks, which both write dbt's target/; and ruff, iac-lint (target/athena, target/iac)
+# and browser-deps, which never touch it. Each chain's output is printed in one piece.
+test: setup
+	$(MAKE) --no-print-directory -j2 --output-sync=recurse checks-dbt checks-other
+	$(MAKE) --no-print-directory pytest
+
+checks-dbt:
+	$(MAKE) --no-print-directory sqllint
+	$(MAKE) --no-print-directory dbt-checks
+
+checks-other:
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory iac-lint
+	$(MAKE) --no-print-directory browser-deps
+
 # sqllint has just compiled the project for Athena and Redshift (target/cloud-sql): the engine
 # tests read those compiles instead of making them again (tests/engines/conftest.py).
 test: export EVENTLAKE_TEST_CLOUD_SQL := $(CURDIR)/target/cloud-sql
