@@ -1,10 +1,11 @@
 """Test-session infrastructure shared by every test folder.
 
-- Each pytest process (each xdist worker under ``pytest -n``) gets its own dbt target and log
-  folders through dbt's own variables (``DBT_TARGET_PATH``, ``DBT_LOG_PATH``), which the
-  project's manifest reader follows (``orchestration.dbt_runner.dbt_target_dir``): no test writes
-  into the checkout's ``target/`` or ``logs/``, and two workers never race on one manifest. Set
-  at configure time, so every dbt and ``eventlake`` child the tests start inherits them.
+- Each pytest process (each xdist worker under ``pytest -n``) gets its own dbt target folder
+  (a temporary one) and log folder (``logs/pytest-<worker>/``) through dbt's own variables
+  (``DBT_TARGET_PATH``, ``DBT_LOG_PATH``); the project's manifest reader follows the first
+  (``orchestration.dbt_runner.dbt_target_dir``). No test writes into the checkout's ``target/``,
+  and two workers never race on one manifest or log. Set at configure time, so every dbt and
+  ``eventlake`` child the tests start inherits them.
 - Scenarios that cost a dbt build are built once per session and shared by the tests that only
   read them (``demo_run``); a test that changes a lake builds or copies its own.
 - Under ``pytest -n N --dist loadgroup`` (``make test``) every test module is one unit of work,
@@ -41,7 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     root = Path(tempfile.mkdtemp(prefix=f"eventlake-tests-{worker}-"))
     _OWN_FOLDERS.append(root)
     os.environ["DBT_TARGET_PATH"] = str(root / "target")
-    os.environ["DBT_LOG_PATH"] = str(root / "logs")
+    # Kept after the session (git-ignored), for the dbt.log a failing build points at.
+    logs = Path(__file__).resolve().parents[1] / "logs" / f"pytest-{worker}"
+    os.environ["DBT_LOG_PATH"] = str(logs)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
