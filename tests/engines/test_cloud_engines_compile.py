@@ -4,27 +4,14 @@ engine's own SQL coming from the dispatched macros."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from cloud_sql import dbt
 
-from orchestration.dbt_runner import dbt_executable, ensure_profiles
+from orchestration.dbt_runner import ensure_profiles
 
-# Fake settings only: nothing here can reach AWS, and nothing must.
-FAKE_ENV = {
-    "EVENTLAKE_ATHENA_S3_STAGING_DIR": "s3://offline-compile/athena-results/",
-    "EVENTLAKE_ATHENA_S3_DATA_DIR": "s3://offline-compile/tables/",
-    "EVENTLAKE_REDSHIFT_HOST": "offline-compile.invalid",
-    "EVENTLAKE_REDSHIFT_USER": "offline",
-    "EVENTLAKE_REDSHIFT_PASSWORD": "offline",
-    "AWS_ACCESS_KEY_ID": "offline",
-    "AWS_SECRET_ACCESS_KEY": "offline",
-    "AWS_REGION": "eu-west-1",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-}
 PROJECT = Path(__file__).resolve().parents[2]
 # Every model of the project, so a new one cannot skip the cloud compile.
 MODELS = tuple(
@@ -141,17 +128,8 @@ def test_seismic_marts_layout_per_engine(engine: str, compiled_project) -> None:
 
 
 def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None:
-    project = ensure_profiles()
-    env = {
-        **os.environ,
-        **FAKE_ENV,
-        "EVENTLAKE_RAW_S3_URI": "s3://example-lake/raw/",
-        "EVENTLAKE_ML_S3_URI": "s3://example-lake/ml",
-        "EVENTLAKE_REDSHIFT_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/spectrum-read",
-    }
-    completed = subprocess.run(
+    completed = dbt(
         [
-            dbt_executable(),
             "compile",
             "--inline",
             "{{ eventlake.external_tables_ddl() }}",
@@ -160,18 +138,9 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
             "--no-populate-cache",
             "--target-path",
             str(tmp_path),
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
         ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        ensure_profiles(),
     )
-    assert completed.returncode == 0, completed.stdout[-3000:]
     ddl = completed.stdout
     assert {"sensor_readings", "traffic_measurements", "seismic_events"} <= set(RAW_FEEDS)
     for feed in RAW_FEEDS:
