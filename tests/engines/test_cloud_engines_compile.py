@@ -18,6 +18,9 @@ MODELS = tuple(
     str(path.relative_to(PROJECT / "models").with_suffix(""))
     for path in sorted((PROJECT / "models").rglob("*.sql"))
 )
+# The local runner's run records: on AWS the execution history of the state machine is the
+# run history, so the model and its source are disabled there (dbt_project.yml).
+LOCAL_ONLY = {"staging/orchestration/stg_orchestration__pipeline_runs"}
 RAW_FEEDS = sorted(
     set(
         re.findall(
@@ -63,6 +66,9 @@ def engine(request: pytest.FixtureRequest) -> str:
 def test_every_model_compiles(engine: str, mode: str, compiled_project) -> None:
     compiled = compiled_project(engine, mode) / "compiled" / "eventlake" / "models"
     for model in MODELS:
+        if model in LOCAL_ONLY:  # disabled on the cloud engines: nothing compiled for it
+            assert not (compiled / f"{model}.sql").exists(), model
+            continue
         sql = (compiled / f"{model}.sql").read_text()
         assert "select" in sql.lower(), model
     staging = (compiled / "staging/sensor_firehose/stg_sensor_firehose__readings.sql").read_text()
