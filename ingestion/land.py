@@ -42,6 +42,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -161,8 +162,10 @@ def parse_mapping(text: str) -> ColumnMapping:
 # --------------------------------------------------------------------------- reading
 
 
-def _content(source: SourceFile, client: Any) -> tuple[BinaryIO, HashingReader]:
-    """The file's (gunzipped) bytes as a stream, and the reader hashing its stored bytes."""
+@contextmanager
+def _content(source: SourceFile, client: Any) -> Iterator[tuple[BinaryIO, HashingReader]]:
+    """The file's (gunzipped) bytes as a stream, and the reader hashing its stored bytes; the
+    file is closed on exit (a GzipFile does not close the file under it)."""
     try:
         hashing = HashingReader(open_binary(source, client))
     except OSError as exc:
@@ -170,20 +173,23 @@ def _content(source: SourceFile, client: Any) -> tuple[BinaryIO, HashingReader]:
             f"cannot read {source.uri}: {exc.strerror or exc}; check the path and this user's"
             " read access, then land it again"
         ) from exc
-    buffered = io.BufferedReader(hashing, buffer_size=1 << 20)
-    if source.gzip_compressed:
-        return gzip.GzipFile(fileobj=buffered, mode="rb"), hashing  # type: ignore[return-value]
-    return buffered, hashing
+    with io.BufferedReader(hashing, buffer_size=1 << 20) as buffered:
+        if source.gzip_compressed:
+            with gzip.GzipFile(fileobj=buffered, mode="rb") as inflated:
+                yield inflated, hashing  # type: ignore[misc]
+        else:
+            yield buffered, hashing
+        while buffered.read(1 << 20):  # the rest (a gzip trailer), so the hash covers it all
+            pass
 
 
 def _inspect(source: SourceFile, client: Any) -> tuple[str, bytes]:
     """The sha256 of the stored bytes and the first content byte that is not white space
     (after a byte order mark; empty for an empty file). Reads the whole file, so a broken gzip
     stream or an unreadable file fails here, before anything lands."""
-    stream, hashing = _content(source, client)
     first = b""
     try:
-        with stream:
+        with _content(source, client) as (stream, hashing):
             head = stream.read(1 << 20)
             at_start = head.removeprefix(_BOM)
             while True:
@@ -251,8 +257,7 @@ def _check(
         finally:
             rows.close()
     elif first_byte == b"[":
-        stream, _hashing = _content(source, client)
-        with stream:
+        with _content(source, client) as (stream, _hashing):
             _array_lines(stream, source)
 
 
@@ -283,8 +288,7 @@ def _records(
         yield from csv_payloads(source, client, mapping, report)
         landing.blank_lines += report.blank_lines
         return
-    stream, _hashing = _content(source, client)
-    with stream:
+    with _content(source, client) as (stream, _hashing):
         if first_byte == b"[":
             landing.format = "json array"
             elements = _array_lines(stream, source)
