@@ -276,7 +276,28 @@ def test_unknown_format(tmp_path: Path) -> None:
     one_error_line(cli(tmp_path / "data", "traffic", str(tmp_path / "t.csv")), "unknown format")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_file_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestration import cli as eventlake
+
+    locked = tmp_path / "locked.ndjson"
+    locked.write_bytes(ndjson(READINGS))
+
+    def refuse(path: object, *args: object, **kwargs: object) -> object:
+        # chmod 000 does not stop root (CI): the refusal is simulated where the file is opened
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("ingestion.source_files.open", refuse, raising=False)
+    code = eventlake.main(
+        ["--data-dir", str(tmp_path / "data"), "land", "temperature", str(locked)]
+    )
+    assert code == eventlake.EXIT_FAILURE
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "cannot read" in err[0] and "Permission denied" in err[0], err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file; simulated above")
 def test_unreadable_file(tmp_path: Path) -> None:
     locked = tmp_path / "locked.ndjson"
     locked.write_bytes(ndjson(READINGS))
