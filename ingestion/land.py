@@ -30,7 +30,9 @@ mid-file and a re-run land the missing objects only: nothing is lost or landed t
 
 A PATH that yields no file, a file of an unknown format, or one that cannot be read (missing,
 permission denied, broken gzip, a ``[`` file that is not a JSON array) raises :class:`LandError`
-with what to do; every file is checked (read and hashed) before the first object lands.
+with what to do; every file is checked (read and hashed) before the first object lands. A file
+whose content changes between that check and its landing (a writer still appending) raises
+LandError and is not recorded, so the next attempt lands it whole.
 """
 
 from __future__ import annotations
@@ -279,26 +281,35 @@ def _records(
     client: Any,
     file_format: str,
     first_byte: bytes,
+    digest: str,
     feed: str,
     mapping: ColumnMapping,
     landing: FileLanding,
 ) -> Iterator[Record]:
+    """The file's records; raises LandError at the end if its content is not the inspected one."""
     if file_format == "csv":
         report = ImportReport()
         yield from csv_payloads(source, client, mapping, report)
         landing.blank_lines += report.blank_lines
-        return
-    with _content(source, client) as (stream, _hashing):
-        if first_byte == b"[":
-            landing.format = "json array"
-            elements = _array_lines(stream, source)
-            yield from _seismic_lines(elements) if feed == "seismic" else elements
-        elif feed == "seismic":
-            text = stream.read().decode("utf-8-sig", errors="replace")
-            landing.format = "geojson"
-            yield from _seismic_lines([text])
-        else:
-            yield from _ndjson_lines(stream, landing)
+        read = source.fingerprint.get("sha256", digest)  # set for local files
+    else:
+        with _content(source, client) as (stream, hashing):
+            if first_byte == b"[":
+                landing.format = "json array"
+                elements = _array_lines(stream, source)
+                yield from _seismic_lines(elements) if feed == "seismic" else elements
+            elif feed == "seismic":
+                text = stream.read().decode("utf-8-sig", errors="replace")
+                landing.format = "geojson"
+                yield from _seismic_lines([text])
+            else:
+                yield from _ndjson_lines(stream, landing)
+        read = hashing.sha256.hexdigest()
+    if read != digest:
+        raise LandError(
+            f"{source.uri} changed while it was being landed; land it again once it is complete"
+            " (lines already landed from it are counted and de-duplicated downstream)"
+        )
 
 
 # --------------------------------------------------------------------------- landing
@@ -391,7 +402,9 @@ def land_files(
             landing.skipped = True
             landing.landed_before = f"same content as {entry['uri']}, landed {entry['landed_at']}"
             continue
-        records = _records(src, s3_client, file_format, first_byte, feed_name, used, landing)
+        records = _records(
+            src, s3_client, file_format, first_byte, digest, feed_name, used, landing
+        )
         batch = json.dumps([identity, max_lines_per_object])
         for chunk in _chunks(records, max_lines_per_object):
             report.objects.append(

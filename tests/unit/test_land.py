@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ingestion import land
 from ingestion.land import LandError, land_files, parse_mapping
 from ingestion.raw_zone import RawZone
 from ingestion.seismic.landing import FEED as SEISMIC_FEED
@@ -339,6 +340,26 @@ def test_bad_map_arguments(tmp_path: Path) -> None:
         "CSV files only",
     )
     one_error_line(cli(tmp_path / "data", "rainfall", str(tmp_path)), "invalid choice")
+
+
+def test_a_file_changed_while_landing_is_an_error(
+    tmp_path: Path, paths: LakePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "growing.ndjson"
+    source.write_bytes(ndjson(READINGS[:3]))
+    real_check = land._check
+
+    def append_after_inspection(*args: object) -> None:
+        real_check(*args)  # type: ignore[arg-type]
+        with open(source, "ab") as handle:  # a writer still appending to the file
+            handle.write(ndjson(READINGS[3:]))
+
+    monkeypatch.setattr(land, "_check", append_after_inspection)
+    with pytest.raises(LandError, match="changed while it was being landed"):
+        land_files("temperature", [source], paths=paths)
+    monkeypatch.undo()
+    # not recorded as landed: the complete file lands on the next attempt
+    assert not land_files("temperature", [source], paths=paths).files[0].skipped
 
 
 def test_import_history_folder_without_csv_fails(tmp_path: Path) -> None:
