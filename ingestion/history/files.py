@@ -170,11 +170,14 @@ def import_history_files(
     progress: bool | None = None,
     feed: str = FEED,
     stream: str = STREAM,
+    require_files: bool = True,
 ) -> ImportReport:
     """Land every CSV row under ``source`` (file, folder or ``s3://bucket/prefix``) in ``feed``.
 
     ``arrival`` fixes the objects' processing time (default: now, per object). ``progress`` shows a
-    tqdm bar (default: only when stderr is a terminal).
+    tqdm bar (default: only when stderr is a terminal). A ``source`` holding no CSV file raises
+    HistoryImportError unless ``require_files`` is false (a scheduled step whose source folder
+    may legitimately be empty).
     """
     if max_lines_per_object < 1:
         raise ValueError("max_lines_per_object must be at least 1")
@@ -236,7 +239,7 @@ def import_history_files(
                 "imported_at": utcnow().isoformat(),
             }
             save_manifest(manifest_path(paths), manifest)
-    if report.files_seen == 0:
+    if require_files and report.files_seen == 0:
         # An S3 prefix or a folder without a CSV file: "0 files imported" would hide a typo.
         raise HistoryImportError(
             f"{os.fspath(source)}: no CSV file found (looked for *.csv and *.csv.gz); check the"
