@@ -263,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
         " $EVENTLAKE_RCF_RETRAIN_AFTER_HOURS (default 168)",
     )
 
+    from ingestion import land
     from orchestration import deploy
 
+    land.add_parser(sub, common)
     deploy.add_parser(sub, common)
 
     return parser
@@ -363,6 +365,10 @@ def _run(args: argparse.Namespace) -> int:
             f"{imported.files_imported} files imported, {imported.files_skipped} already imported, "
             f"{imported.lines_landed:,} lines landed"
         )
+    elif args.command == "land":
+        from ingestion import land
+
+        land.run_cli(args, paths)
     elif args.command == "simulate-seismic":
         from ingestion.seismic import SeismicConfig
         from ingestion.seismic.landing import land_seismic
