@@ -385,3 +385,25 @@ def test_import_history_folder_without_csv_fails(tmp_path: Path) -> None:
 def test_land_errors_are_land_errors(tmp_path: Path, paths: LakePaths) -> None:
     with pytest.raises(LandError, match="no file to land"):
         land_files("seismic", [tmp_path], paths=paths)
+
+
+def test_scheduled_import_history_of_an_empty_folder_succeeds(tmp_path: Path) -> None:
+    """--allow-empty (the scheduled imports: the runner and the AWS task) finds nothing to do."""
+    (tmp_path / "history").mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "import-history",
+            str(tmp_path / "history"),
+            "--allow-empty",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("0 files imported")
