@@ -3,9 +3,8 @@
 ``EVENTLAKE_CRASH_AT=<point>:<n>`` makes the process kill itself with SIGKILL the n-th time it
 reaches the named point (for example ``object-landed:3`` right after the third raw object has
 landed, ``before-rename:1`` with a fully written temporary file not yet renamed into place). A
-SIGKILL cannot be caught, so what the test sees afterwards is exactly what a ``kill -9`` or a
-power cut at that moment would leave. Unset (always, outside tests), a point costs one dict
-lookup.
+SIGKILL cannot be caught, so what the test sees afterwards is exactly what a ``kill -9`` at
+that moment would leave. Unset (always, outside tests), a point costs one dict lookup.
 """
 
 from __future__ import annotations

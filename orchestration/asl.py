@@ -168,7 +168,7 @@ def _import_state(step: Step) -> State:
 
 def _dbt_state(step: Step) -> State:
     # The dbt arguments come from the execution input ($.config.<step>, defaulting to the
-    # pipeline's); the wrapper saves run_results.json and runs `dbt retry` on a re-drive.
+    # pipeline's); the wrapper saves run_results.json and a retried attempt runs `dbt retry`.
     return _ecs_task(
         ["python", "-m", "orchestration.aws_dbt", step.name],
         [

@@ -3,9 +3,9 @@
 The state machine runs ``python -m orchestration.aws_dbt <step>`` with the dbt arguments in
 ``EVENTLAKE_DBT_ARGS`` (a JSON list, from the execution input) and the execution's name in
 ``EVENTLAKE_RUN_ID``. The container is gone after each attempt, so its ``run_results.json`` is
-kept in S3 under ``$EVENTLAKE_DBT_STATE_URI/<run id>/<step>/``: when a re-drive (same execution
-name) or a retried attempt finds one there, it runs ``dbt retry``, which re-runs only the nodes
-that failed or were skipped, instead of the whole selection.
+kept in S3 under ``$EVENTLAKE_DBT_STATE_URI/<run id>/<step>/``: when a retried attempt of the
+step (the state's Retry after a transient error) finds one there, it runs ``dbt retry``, which
+re-runs only the nodes that failed or were skipped, instead of the whole selection.
 """
 
 from __future__ import annotations
@@ -59,13 +59,12 @@ def run_step(
     key = "/".join(p for p in (prefix, environ["EVENTLAKE_RUN_ID"], step_name, RUN_RESULTS) if p)
     results = target_dir / RUN_RESULTS
     target_dir.mkdir(parents=True, exist_ok=True)
-    try:
+    # Listed, not probed with HeadObject: the task role may list only under the state prefix,
+    # and S3 answers a HeadObject on a missing key with 403 (not 404) to a role that cannot list.
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    resuming = any(item["Key"] == key for item in listed)
+    if resuming:
         s3.download_file(bucket, key, str(results))
-        resuming = True
-    except s3.exceptions.ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("404", "NoSuchKey"):
-            raise
-        resuming = False
     code = run(dbt_command(step_name, environ, resuming))
     # Kept whatever the outcome: a failure is what the next attempt resumes from, and a
     # success makes a re-run of this step a quick no-op retry.

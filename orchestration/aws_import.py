@@ -5,7 +5,8 @@ lake's ``state/`` folder. In the Fargate container (``python -m orchestration.aw
 <source>``) this wrapper gives them both: it downloads ``state/`` from the lake bucket into a
 scratch data folder, runs ``eventlake --data-dir <scratch> <verb> <source>``, uploads every raw
 object it landed to the bucket's ``raw/`` under the same key (the Firehose layout), and then the
-updated state. Raw objects go up before the state that records them: a crash in between makes
+state files it changed (the imports run in parallel, each owns its manifest). Raw objects go up
+before the state that records them: a crash in between makes
 the next run land the same files again as new objects, which the staging models' dedupe drops,
 rather than lose them.
 """
@@ -54,19 +55,27 @@ def run_import(
     bucket, prefix = _split(lake_uri)
     paths = LakePaths(workdir)
     state_prefix = _key(prefix, "state") + "/"
+    downloaded: dict[Path, bytes] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=state_prefix):
         for item in page.get("Contents", []):
             target = paths.state / item["Key"][len(state_prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, item["Key"], str(target))
-    code = run(["eventlake", "--no-progress", "--data-dir", str(workdir), verb, source])
+            downloaded[target] = target.read_bytes()
+    # A scheduled import with nothing in its source prefix has nothing to do, not an error.
+    empty_ok = ["--allow-empty"] if verb == "import-history" else []
+    code = run(["eventlake", "--no-progress", "--data-dir", str(workdir), verb, source, *empty_ok])
     if code != 0:
         return code, 0  # nothing recorded as imported is uploaded: the next run retries it
     landed = _files(paths.raw)
     for path in landed:
         relative = path.relative_to(paths.raw).as_posix()
         s3.upload_file(str(path), bucket, _key(prefix, "raw", relative))
+    # Only the state this verb changed: the imports run in parallel branches, and uploading the
+    # other importer's manifest as it was at download time would undo that importer's update.
     for path in _files(paths.state):
+        if downloaded.get(path) == path.read_bytes():
+            continue
         relative = path.relative_to(paths.state).as_posix()
         s3.upload_file(str(path), bucket, _key(prefix, "state", relative))
     return 0, len(landed)

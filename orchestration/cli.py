@@ -215,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     hist = sub.choices["import-history"]
     hist.add_argument("source", help="a local file or folder, or s3://bucket/prefix")
+    hist.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="a source with no CSV file imports nothing and succeeds (scheduled imports)",
+    )
 
     quake = sub.choices["simulate-seismic"]
     quake.add_argument("--start", type=_utc_date, required=True, help="first day (UTC date)")
@@ -263,8 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
         " $EVENTLAKE_RCF_RETRAIN_AFTER_HOURS (default 168)",
     )
 
+    from ingestion import land
     from orchestration import deploy
 
+    land.add_parser(sub, common)
     deploy.add_parser(sub, common)
 
     return parser
@@ -358,11 +365,17 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "import-history":
         from ingestion.history.files import import_history_files
 
-        imported = import_history_files(args.source, paths=paths, progress=progress)
+        imported = import_history_files(
+            args.source, paths=paths, progress=progress, require_files=not args.allow_empty
+        )
         print(
             f"{imported.files_imported} files imported, {imported.files_skipped} already imported, "
             f"{imported.lines_landed:,} lines landed"
         )
+    elif args.command == "land":
+        from ingestion import land
+
+        land.run_cli(args, paths)
     elif args.command == "simulate-seismic":
         from ingestion.seismic import SeismicConfig
         from ingestion.seismic.landing import land_seismic

@@ -3,7 +3,8 @@
 Relation names come from dbt's manifest for the Athena target: given with ``--manifest``, or
 made by ``dbt parse --target athena`` into ``target/athena/`` with the schema names the stack
 uses (``EVENTLAKE_ATHENA_SCHEMA`` = the database prefix, ``EVENTLAKE_ML_SCHEMA`` =
-``<prefix>_ml``), so the SQL in the state machine names the tables the deployed dbt builds.
+``<prefix>_ml``, ``EVENTLAKE_RAW_SCHEMA`` = ``<prefix>_raw``), so the SQL in the state machine
+names the tables the deployed dbt builds.
 
 Deploying is one ``aws cloudformation deploy`` of the written template (docs/state-machine.md);
 this command does not call CloudFormation itself.
@@ -41,6 +42,7 @@ def athena_manifest(paths: LakePaths, database_prefix: str = DEFAULT_PREFIX) -> 
         extra_env={
             "EVENTLAKE_ATHENA_SCHEMA": database_prefix,
             "EVENTLAKE_ML_SCHEMA": f"{database_prefix}_ml",
+            "EVENTLAKE_RAW_SCHEMA": f"{database_prefix}_raw",
             "EVENTLAKE_ATHENA_S3_STAGING_DIR": f"{lake}/athena-results/",
             "EVENTLAKE_ATHENA_S3_DATA_DIR": f"{lake}/warehouse/",
         },

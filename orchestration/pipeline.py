@@ -69,7 +69,7 @@ PIPELINE: tuple[Step, ...] = (
         reads=("{data_dir}/sources/history_csv (CSV exports)",),
         writes=("raw/sensor_history",),
         skip_when_no_new_data=False,
-        command=("import-history", "{data_dir}/sources/history_csv"),
+        command=("import-history", "{data_dir}/sources/history_csv", "--allow-empty"),
         parallel_group=IMPORTS,
     ),
     Step(

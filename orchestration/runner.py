@@ -138,7 +138,9 @@ def _import_history(ctx: _Context) -> tuple[str, int | None]:
     folder = _sources(ctx.paths, "history_csv")
     if not folder.exists():
         return f"no {folder}: nothing to import", 0
-    done = import_history_files(folder, paths=ctx.paths, progress=ctx.options.progress)
+    done = import_history_files(
+        folder, paths=ctx.paths, progress=ctx.options.progress, require_files=False
+    )
     return (
         f"{done.files_imported} files imported, {done.files_skipped} already imported,"
         f" {done.lines_landed:,} lines landed"

@@ -6,7 +6,7 @@ stream and IoT rule that land device readings, the Glue JDBC job and its connect
 cluster and Fargate task definition (the image of ``orchestration/Dockerfile``), the log groups,
 the SageMaker execution role, the state machine and its role, the EventBridge schedule and the
 SNS topic. Each role is scoped to the prefixes, job, cluster, parameters and topic it uses: no
-data action has ``*`` as its resource (``tests/aws/test_template.py`` checks every statement).
+data action has ``*`` as its resource (``tests/aws/test_aws_template.py`` checks every statement).
 
 The state machine's ``Definition`` is ``orchestration.asl.render``'s output; its ``${Name}``
 placeholders are filled by ``DefinitionSubstitutions`` from the resources below.
@@ -20,15 +20,6 @@ from ml.sagemaker import RCF_REGISTRIES
 
 Json = dict[str, Any]
 
-LAKE_PREFIXES = {
-    "raw": "raw",
-    "warehouse": "warehouse",
-    "athena_results": "athena-results",
-    "ml": "ml",
-    "dbt_state": "dbt-state",
-    "sources": "sources",
-    "artifacts": "artifacts",
-}
 CONTAINER_NAME = "eventlake"
 ROOMS_PATTERN = r"^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$"
 
@@ -671,6 +662,9 @@ def _containers() -> Json:
         "EVENTLAKE_ATHENA_WORK_GROUP": _ref("AthenaWorkGroup"),
         "EVENTLAKE_ATHENA_SCHEMA": _ref("DatabasePrefix"),
         "EVENTLAKE_ML_SCHEMA": _sub("${DatabasePrefix}_ml"),
+        # The raw sources' Glue database: under DatabasePrefix, where the task role's Glue
+        # permissions reach (the source's default, raw, is outside them).
+        "EVENTLAKE_RAW_SCHEMA": _sub("${DatabasePrefix}_raw"),
         "EVENTLAKE_DBT_STATE_URI": _sub("s3://${LakeBucket}/dbt-state"),
         "EVENTLAKE_GATE_PARAMETER": _ref("GateParameter"),
         "EVENTLAKE_WATERMARK_PARAMETER": _ref("WatermarkParameter"),
@@ -690,11 +684,12 @@ def _containers() -> Json:
                 "Resource": _lake("sources/*"),
             },
             {
+                # dbt's run results per run; the importers' manifests (orchestration/aws_import.py).
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": _lake("dbt-state/*"),
+                "Resource": [_lake("dbt-state/*"), _lake("state/*")],
             },
-            _list_bucket("sources", "dbt-state"),
+            _list_bucket("sources", "dbt-state", "state"),
             {
                 # dbt-athena manages its own schemas and tables, all under DatabasePrefix.
                 "Effect": "Allow",

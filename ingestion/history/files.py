@@ -95,7 +95,9 @@ def _rows(
     if missing:
         raise HistoryImportError(
             f"{source.uri}: header {header} lacks column(s) {missing}; "
-            "pass a ColumnMapping naming the file's timestamp, room and temperature columns"
+            "name the file's timestamp, room and temperature columns with a ColumnMapping"
+            " (on the command line: eventlake land temperature FILE --map"
+            " timestamp=...,room_id=...,temperature=...)"
         )
     width = len(header)
     for fields in reader:
@@ -109,7 +111,7 @@ def _rows(
         yield to_payload(dict(zip(header, fields, strict=True)), mapping)
 
 
-def _read_lines(
+def csv_payloads(
     source: SourceFile, client: Any, mapping: ColumnMapping, report: ImportReport
 ) -> Iterator[dict[str, Any] | str]:
     """Payload records (or raw text for ragged rows) of one source, streaming.
@@ -168,11 +170,14 @@ def import_history_files(
     progress: bool | None = None,
     feed: str = FEED,
     stream: str = STREAM,
+    require_files: bool = True,
 ) -> ImportReport:
     """Land every CSV row under ``source`` (file, folder or ``s3://bucket/prefix``) in ``feed``.
 
     ``arrival`` fixes the objects' processing time (default: now, per object). ``progress`` shows a
-    tqdm bar (default: only when stderr is a terminal).
+    tqdm bar (default: only when stderr is a terminal). A ``source`` holding no CSV file raises
+    HistoryImportError unless ``require_files`` is false (a scheduled step whose source folder
+    may legitimately be empty).
     """
     if max_lines_per_object < 1:
         raise ValueError("max_lines_per_object must be at least 1")
@@ -216,7 +221,7 @@ def import_history_files(
                 [feed, stream, src.uri, src.fingerprint, max_lines_per_object], sort_keys=True
             )
             lines = sequence = 0
-            for line in _read_lines(src, s3_client, mapping, report):
+            for line in csv_payloads(src, s3_client, mapping, report):
                 buffer.append(line)
                 lines += 1
                 if lines % _PROGRESS_EVERY == 0:
@@ -234,4 +239,10 @@ def import_history_files(
                 "imported_at": utcnow().isoformat(),
             }
             save_manifest(manifest_path(paths), manifest)
+    if require_files and report.files_seen == 0:
+        # An S3 prefix or a folder without a CSV file: "0 files imported" would hide a typo.
+        raise HistoryImportError(
+            f"{os.fspath(source)}: no CSV file found (looked for *.csv and *.csv.gz); check the"
+            " path, or land NDJSON/JSON files with `eventlake land temperature`"
+        )
     return report

@@ -3,10 +3,11 @@
     `select max(landed_at) from <raw feed>`, and landed_at comes from the object path, so Athena
     (projection enumerates every hour since the range start) and Redshift Spectrum read every object
     of the feed. For a raw feed these overrides (dbt dispatches collect_freshness to the root
-    project first) keep only the landed_hour partitions of the last var raw_relist_hours hours
-    (default 48, longer than every raw source's error_after). A feed with no object in that window
-    reports the window's start as its newest load: at least that stale, so ERROR STALE, not a
-    null error. Other sources, and DuckDB (a glob over local files), use dbt's query unchanged.
+    project first) keep only the landed_hour partitions of the source's own window: its
+    error_after (or warn_after) plus an hour, and at least var raw_relist_hours (default 48). A
+    feed with no object in that window reports the window's start as its newest load: older than
+    its error_after, so ERROR STALE, not a null error and not a false pass. Other sources, and
+    DuckDB (a glob over local files), use dbt's query unchanged.
 -#}
 
 {% macro athena__collect_freshness(source, loaded_at_field, filter) -%}
@@ -29,7 +30,8 @@
     {%- set conditions = [filter] if filter else [] -%}
     {%- set floor = none -%}
     {%- if eventlake.is_raw_feed_relation(source) -%}
-        {%- set since = eventlake.landed_hours()[0] -%}
+        {%- set since = (modules.datetime.datetime.utcnow() - modules.datetime.timedelta(
+            hours=eventlake.freshness_window_hours(source))).strftime('%Y/%m/%d/%H') -%}
         {%- do conditions.append("landed_hour >= '" ~ since ~ "'") -%}
         {%- set floor = "cast('" ~ since.replace('/', '-', 2).replace('/', ' ') ~ ":00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
     {%- endif -%}
@@ -40,6 +42,27 @@
     {%- if conditions %}
     where {{ conditions | join(' and ') }}
     {%- endif %}
+{%- endmacro %}
+
+{#- Hours of landed_hour partitions a raw feed's freshness reads: one past its error_after (or
+    warn_after), so a feed staler than that threshold is reported as such; at least
+    var raw_relist_hours. -#}
+{% macro freshness_window_hours(relation) -%}
+    {%- set per_period = {'minute': 1 / 60, 'hour': 1, 'day': 24} -%}
+    {%- set window = namespace(hours=var('raw_relist_hours', 48)) -%}
+    {%- for node in eventlake.raw_feed_sources() -%}
+        {%- if node.schema | lower == (relation.schema or '') | lower
+            and node.identifier | lower == (relation.identifier or '') | lower -%}
+            {%- set freshness = node.freshness or node.config.get('freshness') or {} -%}
+            {%- for threshold in [freshness.get('warn_after'), freshness.get('error_after')] -%}
+                {%- if threshold and threshold.get('count') and threshold.get('period') -%}
+                    {%- set hours = (threshold['count'] * per_period[threshold['period']]) | round(0, 'ceil') | int + 1 -%}
+                    {%- if hours > window.hours -%}{%- set window.hours = hours -%}{%- endif -%}
+                {%- endif -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(window.hours) }}
 {%- endmacro %}
 
 {% macro is_raw_feed_relation(relation) -%}

@@ -135,7 +135,7 @@
 
 {#- Redshift's double precision holds no NaN or infinity from JSON (json_parse refuses them). -#}
 {% macro redshift__json_finite(number_expr) -%}
-    ({{ number_expr }} is not null)
+    (case when {{ number_expr }} is not null then true end)
 {%- endmacro %}
 
 

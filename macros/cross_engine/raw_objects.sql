@@ -23,14 +23,32 @@
     {{ return(eventlake.query_column(sql, ['s3://offline-compile/sample-object'])) }}
 {%- endmacro %}
 
+{#- DuckDB compares lake keys (eventlake.duckdb_lake_key), so a copied or moved data folder has
+    nothing new to stage. An object staged under its absolute path, before source_file became
+    the lake key, still counts as staged (no object of an older warehouse is staged twice). -#}
 {% macro duckdb__unstaged_objects(source_relation, staged_relation) -%}
     {%- set sql -%}
-        select listed.file
-        from glob('{{ eventlake.lake_path("raw") }}/{{ source_relation.identifier }}/*/*/*/*/*') as listed
-        where listed.file not in (select distinct staged.source_file from {{ staged_relation }} as staged)
+        select listed.object_key
+        from (
+            select
+                file,
+                {{ eventlake.duckdb_lake_key('file') }} as object_key
+            from glob('{{ eventlake.lake_path("raw") }}/{{ source_relation.identifier }}/*/*/*/*/*')
+        ) as listed
+        where
+            listed.object_key not in (select distinct staged.source_file from {{ staged_relation }} as staged)
+            and listed.file not in (select distinct staged.source_file from {{ staged_relation }} as staged)
         order by 1
     {%- endset -%}
     {{ return(eventlake.query_column(sql, ['offline-compile/sample-object'])) }}
+{%- endmacro %}
+
+{#- An object's identity on DuckDB: its path relative to the lake root,
+    raw/<feed>/YYYY/MM/DD/HH/<name>, the key it has under an S3 lake's root. Taken from the end of
+    the path (every raw object sits exactly six levels below raw/), so it does not depend on how
+    the data folder is spelled (absolute, relative, through a symlink) or where it was copied. -#}
+{% macro duckdb_lake_key(path) -%}
+    'raw/' || regexp_extract({{ path }}, '[^/]+/[^/]+/[^/]+/[^/]+/[^/]+/[^/]+$')
 {%- endmacro %}
 
 {% macro redshift__unstaged_objects(source_relation, staged_relation) -%}

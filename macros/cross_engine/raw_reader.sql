@@ -96,7 +96,7 @@
                         try(decode(inflated)) as body
                     from (
                         select
-                            filename as source_file,
+                            {{ eventlake.duckdb_lake_key('filename') }} as source_file,
                             content,
                             size as byte_count,
                             ends_with(filename, '.gz') as is_named_gzip,

@@ -2,8 +2,9 @@
     The run records of `eventlake run` as a source: one NDJSON file per attempt under
     orchestration/pipeline_runs/ in the lake (written by orchestration/run_records.py).
     DuckDB: a view made at the start of every run, an empty typed relation before the first run.
-    Athena and Redshift: the records land in the lake bucket under the same prefix; their
-    external table is made with the other lake tables, like the raw feeds'.
+    Athena and Redshift: no table. Only the local runner writes run records; on AWS the state
+    machine's execution history is the run history, and the source and its staging model are
+    disabled there (dbt_project.yml).
 -#}
 
 {#- The record's columns and their types, one list for every engine. -#}

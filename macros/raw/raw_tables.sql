@@ -6,7 +6,8 @@
     a longer line is quarantined as line_too_long.
     Every engine exposes each feed with the same three columns:
       line         the raw line (NULL for an empty line)
-      source_file  the object it came from
+      source_file  the object it came from (DuckDB: raw/<feed>/.../<name>, its key under the
+                   lake root, eventlake.duckdb_lake_key; Athena/Redshift: its S3 URI)
       landed_at    the processing time Firehose wrote into the object name (UTC)
     DuckDB adds read_error (eventlake.raw_read_error gives it on every engine).
     DuckDB: views over the local lake, made at the start of every run (cheap, always current).

@@ -154,3 +154,46 @@ def test_import_wrapper_refuses_other_verbs(s3, tmp_path: Path):
     with pytest.raises(ValueError, match="import-history, import-seismic"):
         aws_import.run_import("build", "x", f"s3://{BUCKET}", s3, tmp_path, lambda c: 0)
     assert aws_import.main(["import-history", "s3://x/y"], environ={}) == 2
+
+
+SEISMIC_GEOJSON = (
+    '{"type":"FeatureCollection","features":[{"type":"Feature","id":"us7000abcd",'
+    '"geometry":{"type":"Point","coordinates":[142.1,38.3,35.5]},'
+    '"properties":{"mag":4.5,"place":"off Honshu","time":1714557600123,'
+    '"updated":1714560000000,"magType":"mb","type":"earthquake"}}]}'
+)
+
+
+def test_parallel_imports_do_not_undo_each_others_state(s3, tmp_path: Path):
+    """The Imports Parallel state runs both importers at once: the one that uploads last must
+    not put back the other's manifest as it was when both downloaded the state."""
+    s3.put_object(Bucket=BUCKET, Key="sources/history_csv/a.csv", Body=HISTORY_CSV.encode())
+    history = f"s3://{BUCKET}/sources/history_csv/"
+    seismic = f"s3://{BUCKET}/sources/seismic/"
+    lake = f"s3://{BUCKET}"
+    # An earlier run: the seismic manifest exists in the bucket before both importers start.
+    s3.put_object(Bucket=BUCKET, Key="sources/seismic/day1.geojson", Body=SEISMIC_GEOJSON.encode())
+    assert aws_import.run_import(
+        "import-seismic", seismic, lake, s3, tmp_path / "earlier", lambda c: eventlake(c[1:])
+    ) == (0, 1)
+    later = SEISMIC_GEOJSON.replace("us7000abcd", "us7000efgh")
+    s3.put_object(Bucket=BUCKET, Key="sources/seismic/day2.geojson", Body=later.encode())
+
+    def history_then_seismic_inside(cmd: list[str]) -> int:
+        # History has downloaded the (empty) state; seismic runs and uploads before history does.
+        code = eventlake(cmd[1:])
+        assert aws_import.run_import(
+            "import-seismic", seismic, lake, s3, tmp_path / "seismic", lambda c: eventlake(c[1:])
+        ) == (0, 1)
+        return code
+
+    code, uploaded = aws_import.run_import(
+        "import-history", history, lake, s3, tmp_path / "history", history_then_seismic_inside
+    )
+    assert code == 0 and uploaded > 0
+    # Fresh containers with the bucket's state: neither importer lands its files again.
+    for verb, source in (("import-seismic", seismic), ("import-history", history)):
+        rerun = aws_import.run_import(
+            verb, source, lake, s3, tmp_path / f"again-{verb}", lambda c: eventlake(c[1:])
+        )
+        assert rerun == (0, 0), verb

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.crash_points import CRASH_ENV
 from ingestion.sensors import SimulationConfig
 from ingestion.sensors.landing import LandingReport, land_simulation
 from ingestion.settings import LakePaths
@@ -37,14 +39,21 @@ def dbt(paths: LakePaths, *args: str, check: bool = True) -> bool:
     return run_dbt(list(args), paths, check=check, quiet=True).success
 
 
+def run_eventlake(
+    data_dir: Path, *args: str, crash_at: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `eventlake` CLI on ``data_dir`` as a user would, optionally killed at a crash
+    point (ingestion/crash_points.py); an inherited crash point never leaks into the run."""
+    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    if crash_at:
+        env[CRASH_ENV] = crash_at
+    command = [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
 def eventlake_cli(data_dir: Path, *args: str) -> str:
-    """Run the `eventlake` CLI on ``data_dir`` as a user would; its stdout, asserting success."""
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """Run the `eventlake` CLI on ``data_dir``; its stdout, asserting success."""
+    done = run_eventlake(data_dir, *args)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 

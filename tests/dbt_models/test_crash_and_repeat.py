@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from lakehelpers import BOOKKEEPING, dbt
+from lakehelpers import BOOKKEEPING, dbt, run_eventlake
 
 from ingestion.crash_points import CRASH_ENV
 from ingestion.settings import PROJECT_ROOT, lake_paths
@@ -38,16 +38,6 @@ LANDINGS = (
     ("simulate-seismic", "--start", "2026-03-01", "--days", "2", "--events-per-day", "60"),
     ("--invalid-fraction", "0.05"),
 )
-
-
-def _eventlake(
-    data_dir: Path, *args: str, crash_at: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    command = [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
 
 
 def _marts(data_dir: Path) -> dict[str, bytes]:
@@ -97,7 +87,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("crash-and-repeat")
     landed = base / "landed"
     for command, options in zip(LANDINGS[::2], LANDINGS[1::2], strict=True):
-        done = _eventlake(landed, *command, *options)
+        done = run_eventlake(landed, *command, *options)
         assert done.returncode == 0, done.stderr
     return {"landed": landed, "work": base / "work", "built": base / "built", "logs": base / "logs"}
 
@@ -119,7 +109,7 @@ def uninterrupted(folders: dict[str, Path]) -> dict[str, dict[str, bytes]]:
     they would only cost time)."""
     work = _fresh_work(folders)
     _build_without_tests(work)
-    done = _eventlake(work, "publish")
+    done = run_eventlake(work, "publish")
     assert done.returncode == 0, done.stderr
     shutil.copytree(work, folders["built"], ignore=shutil.ignore_patterns("curated"))
     return {"marts": _marts(work), "curated": _curated(work), "rows": _curated_rows(work)}
@@ -161,7 +151,7 @@ def test_killed_build_then_rerun_equals_uninterrupted(
         assert build.wait() == -signal.SIGKILL, "the build ended before the kill point"
 
     _build_without_tests(work)
-    rerun = _eventlake(work, "publish")
+    rerun = run_eventlake(work, "publish")
     assert rerun.returncode == 0, rerun.stderr
     assert _marts(work) == uninterrupted["marts"]
     assert _no_staging_leftovers(work)
@@ -177,13 +167,13 @@ def test_killed_publish_then_rerun_equals_uninterrupted(
     crash_at: str, folders: dict[str, Path], uninterrupted: dict[str, dict[str, bytes]]
 ) -> None:
     work = _fresh_work(folders, "built")  # the uninterrupted build's warehouse, nothing published
-    killed = _eventlake(work, "publish", crash_at=crash_at)
+    killed = run_eventlake(work, "publish", crash_at=crash_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     # A reader globbing the curated zone right after the crash reads only complete files.
     with duckdb.connect() as con:
         for parquet in (work / "lake" / "curated").rglob("*.parquet"):
             con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()
-    rerun = _eventlake(work, "publish")
+    rerun = run_eventlake(work, "publish")
     assert rerun.returncode == 0, rerun.stderr
     assert _curated(work) == uninterrupted["curated"]  # byte for byte
     assert _no_staging_leftovers(work)

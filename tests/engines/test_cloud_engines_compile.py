@@ -4,33 +4,23 @@ engine's own SQL coming from the dispatched macros."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from cloud_sql import dbt
 
-from orchestration.dbt_runner import dbt_executable, ensure_profiles
+from orchestration.dbt_runner import ensure_profiles
 
-# Fake settings only: nothing here can reach AWS, and nothing must.
-FAKE_ENV = {
-    "EVENTLAKE_ATHENA_S3_STAGING_DIR": "s3://offline-compile/athena-results/",
-    "EVENTLAKE_ATHENA_S3_DATA_DIR": "s3://offline-compile/tables/",
-    "EVENTLAKE_REDSHIFT_HOST": "offline-compile.invalid",
-    "EVENTLAKE_REDSHIFT_USER": "offline",
-    "EVENTLAKE_REDSHIFT_PASSWORD": "offline",
-    "AWS_ACCESS_KEY_ID": "offline",
-    "AWS_SECRET_ACCESS_KEY": "offline",
-    "AWS_REGION": "eu-west-1",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-}
 PROJECT = Path(__file__).resolve().parents[2]
 # Every model of the project, so a new one cannot skip the cloud compile.
 MODELS = tuple(
     str(path.relative_to(PROJECT / "models").with_suffix(""))
     for path in sorted((PROJECT / "models").rglob("*.sql"))
 )
+# The local runner's run records: on AWS the execution history of the state machine is the
+# run history, so the model and its source are disabled there (dbt_project.yml).
+LOCAL_ONLY = {"staging/orchestration/stg_orchestration__pipeline_runs"}
 RAW_FEEDS = sorted(
     set(
         re.findall(
@@ -76,6 +66,9 @@ def engine(request: pytest.FixtureRequest) -> str:
 def test_every_model_compiles(engine: str, mode: str, compiled_project) -> None:
     compiled = compiled_project(engine, mode) / "compiled" / "eventlake" / "models"
     for model in MODELS:
+        if model in LOCAL_ONLY:  # disabled on the cloud engines: nothing compiled for it
+            assert not (compiled / f"{model}.sql").exists(), model
+            continue
         sql = (compiled / f"{model}.sql").read_text()
         assert "select" in sql.lower(), model
     staging = (compiled / "staging/sensor_firehose/stg_sensor_firehose__readings.sql").read_text()
@@ -141,17 +134,8 @@ def test_seismic_marts_layout_per_engine(engine: str, compiled_project) -> None:
 
 
 def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None:
-    project = ensure_profiles()
-    env = {
-        **os.environ,
-        **FAKE_ENV,
-        "EVENTLAKE_RAW_S3_URI": "s3://example-lake/raw/",
-        "EVENTLAKE_ML_S3_URI": "s3://example-lake/ml",
-        "EVENTLAKE_REDSHIFT_SPECTRUM_ROLE_ARN": "arn:aws:iam::123456789012:role/spectrum-read",
-    }
-    completed = subprocess.run(
+    completed = dbt(
         [
-            dbt_executable(),
             "compile",
             "--inline",
             "{{ eventlake.external_tables_ddl() }}",
@@ -160,18 +144,9 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
             "--no-populate-cache",
             "--target-path",
             str(tmp_path),
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
         ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        ensure_profiles(),
     )
-    assert completed.returncode == 0, completed.stdout[-3000:]
     ddl = completed.stdout
     assert {"sensor_readings", "traffic_measurements", "seismic_events"} <= set(RAW_FEEDS)
     for feed in RAW_FEEDS:

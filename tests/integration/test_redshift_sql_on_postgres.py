@@ -61,6 +61,7 @@ TIMES = [
     "not a time",
 ]
 FIXTURES = {
+    "fx_numbers": ("x double precision", [(1.5,), (-0.0,), (None,)]),
     "fx_times": ("t varchar", [(t,) for t in TIMES]),
     "fx_iso": (
         "t varchar",
@@ -274,6 +275,8 @@ MACRO_QUERIES = {
     "traffic_jam_indicator": (
         "select speed, {{ eventlake.traffic_jam_indicator('speed') }} as jam from fx_traffic"
     ),
+    # A missing number stays null (so staging names the missing field, not non_finite_number).
+    "json_finite": "select x, {{ eventlake.json_finite('x') }} as finite from fx_numbers",
 }
 
 # Redshift spelling -> PostgreSQL spelling of Redshift's documented meaning.

@@ -18,8 +18,8 @@ from malformed_corpus import Kind, seismic_kinds, temperature_kinds, traffic_kin
 
 from ingestion.raw_zone import atomic_write_bytes
 from ingestion.settings import LakePaths, lake_paths
-from orchestration.dashboards.relations import Relations
 from orchestration.dbt_runner import dbt_executable, ensure_profiles, run_dbt
+from orchestration.relations import Relations
 
 pytestmark = pytest.mark.dbt
 

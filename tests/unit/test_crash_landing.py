@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lakehelpers import run_eventlake
 
 from ingestion.crash_points import CRASH_ENV
 from ingestion.history.database import create_demo_database, default_demo_url
@@ -59,16 +60,6 @@ TRAFFIC = (
 SEISMIC = ("simulate-seismic", "--start", "2026-01-01", "--days", "4", "--events-per-day", "10")
 
 
-def _eventlake(
-    data_dir: Path, *args: str, crash_at: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    command = [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-
-
 def _zone_bytes(data_dir: Path, zone: str = "raw") -> dict[str, bytes]:
     """Every file of a lake zone, by relative path (staging excluded: it is not the zone)."""
     root = data_dir / "lake" / zone
@@ -85,7 +76,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     zones = {}
     for args in (SIMULATE, TRAFFIC, SEISMIC):
         data_dir = tmp_path_factory.mktemp("uninterrupted")
-        done = _eventlake(data_dir, *args)
+        done = run_eventlake(data_dir, *args)
         assert done.returncode == 0, done.stderr
         zones[args[0]] = _zone_bytes(data_dir)
     return zones
@@ -111,14 +102,14 @@ def test_killed_landing_rerun_equals_uninterrupted(
     tmp_path: Path,
 ) -> None:
     expected = uninterrupted[args[0]]
-    killed = _eventlake(tmp_path, *args, crash_at=crash_at)
+    killed = run_eventlake(tmp_path, *args, crash_at=crash_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     partial = _zone_bytes(tmp_path)
     assert 0 < len(partial) <= len(expected) or crash_at.startswith("before-rename")
     # What landed before the kill is already exactly what an uninterrupted run lands.
     assert all(expected.get(name) == body for name, body in partial.items())
 
-    rerun = _eventlake(tmp_path, *args)
+    rerun = run_eventlake(tmp_path, *args)
     assert rerun.returncode == 0, rerun.stderr
     assert _zone_bytes(tmp_path) == expected
     assert _staging_leftovers(tmp_path) == []  # the killed writer's temporary file is gone
@@ -132,13 +123,13 @@ def test_killed_history_import_rerun_lands_each_line_once(tmp_path: Path) -> Non
         rows = "".join(f"2024-03-0{day} {h:02d}:00:00,A101,{20 + h / 10}\n" for h in range(24))
         (source / f"day{day}.csv").write_text(header + rows)
 
-    killed = _eventlake(
+    killed = run_eventlake(
         tmp_path / "lake-a", "import-history", str(source), crash_at="object-landed:2"
     )
     assert killed.returncode == -signal.SIGKILL
-    rerun = _eventlake(tmp_path / "lake-a", "import-history", str(source))
+    rerun = run_eventlake(tmp_path / "lake-a", "import-history", str(source))
     assert rerun.returncode == 0, rerun.stderr
-    clean = _eventlake(tmp_path / "lake-b", "import-history", str(source))
+    clean = run_eventlake(tmp_path / "lake-b", "import-history", str(source))
     assert clean.returncode == 0, clean.stderr
 
     def lines(data_dir: Path) -> list[bytes]:
@@ -153,7 +144,7 @@ def test_killed_history_import_rerun_lands_each_line_once(tmp_path: Path) -> Non
 def test_killed_db_extract_rerun_lands_each_chunk_once(output_format: str, tmp_path: Path) -> None:
     def extract(data_dir: Path, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
         args = ("extract-db", "--chunk-size", "50", "--format", output_format)
-        return _eventlake(data_dir, *args, crash_at=crash_at)
+        return run_eventlake(data_dir, *args, crash_at=crash_at)
 
     def landed(data_dir: Path) -> list[bytes]:
         return sorted(_zone_bytes(data_dir).values())
@@ -191,7 +182,7 @@ def test_external_kill_mid_landing_then_rerun_equals_uninterrupted(
                 break
             time.sleep(0.001)
         proc.wait()
-    rerun = _eventlake(tmp_path, *SIMULATE)
+    rerun = run_eventlake(tmp_path, *SIMULATE)
     assert rerun.returncode == 0, rerun.stderr
     assert _zone_bytes(tmp_path) == expected
 
