@@ -87,10 +87,10 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium is missing and cannot be installed here: the browser tests will skip"; fi
 
-# pytest-xdist: each test module (or the modules sharing one built lake) is one unit of work,
+# pytest-xdist: each test module is one unit of work (its module-scoped lake is built once),
 # the slow units first (tests/conftest.py); every worker has its own dbt target folder.
 PYTEST_WORKERS ?= 2
-PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 pytest: setup
 	$(BIN)/pytest $(PYTEST_PARALLEL)

@@ -8,11 +8,12 @@
   ``eventlake`` child the tests start inherits them.
 - Scenarios that cost a dbt build are built once per session and shared by the tests that only
   read them (``demo_run``); a test that changes a lake builds or copies its own.
-- Under ``pytest -n N --dist loadgroup`` (``make test``) every test module is one unit of work,
-  so its module-scoped lake is built once; modules sharing a session scenario, and the modules
-  needing PostgreSQL (one throwaway server), form one unit; the engine compiles form one unit
-  per engine. The units that run dbt, a browser or PostgreSQL, or compile, are handed out
-  first, so the slow ones do not end up last.
+- Under ``pytest -n N --dist loadfile`` (``make test``) every test module is one unit of work,
+  so its module-scoped lake is built once (session fixtures are built once per worker). The
+  modules that run dbt, a browser or PostgreSQL, or compile, are handed out first, so the slow
+  ones do not end up last. (xdist's ``loadgroup`` would keep the modules sharing a session
+  lake in one worker, but xdist 3.8 cannot rename the test ids of pytest 9.2, so its groups
+  are silently ignored.)
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ from pathlib import Path
 import pytest
 
 _OWN_FOLDERS: list[Path] = []
-# Session fixtures that build a lake: every module using one runs in the same process.
-SHARED_SCENARIOS = ("demo_run",)
-# The Athena/Redshift compiles (tests/engines/conftest.py): one unit of work per engine, so the
-# two engines compile side by side; the tests without an engine parameter are Redshift's.
+# The Athena/Redshift compiles (tests/engines/conftest.py): slow like a dbt build.
 ENGINE_FIXTURES = {"compiled_statements", "compiled_project", "operation_statements"}
 HEAVY_MARKERS = ("dbt", "browser", "postgres")
 # The manifest `make dbt-checks` has just parsed, when pytest runs right after it (Makefile).
@@ -52,45 +50,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _module_unit(module: list[pytest.Item]) -> str | None:
-    for scenario in SHARED_SCENARIOS:
-        if any(scenario in item.fixturenames for item in module):
-            return scenario
-    if any(item.get_closest_marker("postgres") for item in module):
-        return "postgres"  # one PostgreSQL server (or throwaway) for all of them
-    return None
-
-
-def _item_unit(item: pytest.Item) -> str:
-    if ENGINE_FIXTURES & set(item.fixturenames):
-        params = getattr(item, "callspec", None)
-        engine = params and (params.params.get("engine") or params.params.get("target"))
-        return f"engine-{engine or 'redshift'}"
-    return item.nodeid.split("::", 1)[0]  # its module: module fixtures are set up once
-
-
 def _heavy(item: pytest.Item) -> bool:
     return any(item.get_closest_marker(m) for m in HEAVY_MARKERS) or bool(
         ENGINE_FIXTURES & set(item.fixturenames)
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Whole modules, in their order, the slow ones first: xdist (--dist loadfile) hands them
+    out in this order, so a slow module does not start last."""
     modules: dict[str, list[pytest.Item]] = {}
     for item in items:
         modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-    units: dict[str, list[pytest.Item]] = {}
-    for module in modules.values():
-        shared = _module_unit(module)
-        for item in module:
-            units.setdefault(shared or _item_unit(item), []).append(item)
-    for name, unit in units.items():
-        for item in unit:
-            item.add_marker(pytest.mark.xdist_group(name))
-    # Units stay together (their fixtures are set up once), the slow ones first.
-    ordered = sorted(units.values(), key=lambda unit: not any(_heavy(i) for i in unit))
-    items[:] = [item for unit in ordered for item in unit]
+    ordered = sorted(modules.values(), key=lambda module: not any(_heavy(i) for i in module))
+    items[:] = [item for module in ordered for item in module]
 
 
 @pytest.fixture(scope="session")
