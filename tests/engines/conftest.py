@@ -4,12 +4,16 @@ slow part): the compile-marker tests and the cloud SQL gate read the same target
 `make test` runs `make sqllint` first, which makes exactly these compiles (tests/engines/
 cloud_sql.py writes them under target/cloud-sql) and then names that folder in
 $EVENTLAKE_TEST_CLOUD_SQL for pytest: the tests read those targets instead of compiling again.
-Without the variable (pytest run by hand) every compile is made here."""
+Without the variable (pytest run by hand, make test-fast) each compile is made here once per
+run: under xdist the first worker to need it compiles while the others wait for it (a file lock
+in the folder all workers share), as the two test modules here may run in different workers."""
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,20 @@ def _made_by_sqllint(engine: str, mode: str) -> Path | None:
     return folder if folder and folder.is_dir() else None
 
 
+@contextmanager
+def _made_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """(folder, whether it is still to be made), holding a lock every xdist worker of this run
+    shares; the folder counts as made once the body returns."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "engine-compiles"
+    shared.mkdir(parents=True, exist_ok=True)
+    done = shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield shared / name, not done.exists()
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def compiled_statements(
     tmp_path_factory: pytest.TempPathFactory,
@@ -45,9 +63,10 @@ def compiled_statements(
             if made := _made_by_sqllint(engine, mode):
                 done[engine, mode] = (made, read_compiled(made))
             else:
-                target = tmp_path_factory.mktemp(f"{engine}-{mode}")
-                statements = compile_project(ensure_profiles(), engine, mode, target)
-                done[engine, mode] = (target, statements)
+                with _made_once(tmp_path_factory, f"{engine}-{mode}") as (target, to_make):
+                    if to_make:
+                        compile_project(ensure_profiles(), engine, mode, target)
+                    done[engine, mode] = (target, read_compiled(target))
         return done[engine, mode]
 
     return compile_once
@@ -71,8 +90,10 @@ def operation_statements(
             if made := _made_by_sqllint(engine, "operations"):
                 done[engine] = read_operations(made)
             else:
-                target = tmp_path_factory.mktemp(f"{engine}-operations")
-                done[engine] = render_operations(ensure_profiles(), engine, target)
+                with _made_once(tmp_path_factory, f"{engine}-operations") as (target, to_make):
+                    if to_make:
+                        render_operations(ensure_profiles(), engine, target)
+                    done[engine] = read_operations(target)
         return done[engine]
 
     return render_once
