@@ -181,3 +181,28 @@ def test_room_config_infers_the_median_interval_and_keeps_an_explicit_gap() -> N
     with pytest.raises(ValueError, match="--max-gap-seconds"):
         room_config(lone, RcfConfig())
     assert json.dumps(RcfConfig().max_gap_seconds) == "null"  # unset: each room decides
+
+
+def test_the_runner_names_a_failed_room_and_fails_the_step_only_when_every_room_did(
+    tmp_path: Path,
+) -> None:
+    from orchestration import runner
+    from orchestration.pipeline import step
+    from orchestration.run_state import PendingRun
+
+    said: list[str] = []
+    mixed = _warehouse(tmp_path / "mixed", _readings("A_TINY", 300, 3, 2) + _readings("B", 300, 4))
+    ctx = runner._Context(
+        mixed, PendingRun("r", "t", False), runner.RunOptions(), said.append, None
+    )
+    detail, _ = runner._ml(step("ml_train"), ctx)
+    assert detail.startswith("1 of 2 room models trained") and detail.endswith("failed: A_TINY")
+    assert any("room A_TINY FAILED: no training points" in line for line in said)
+    detail, rows = runner._ml(step("ml_score"), ctx)
+    assert detail.startswith("1 of 2 rooms re-scored (") and "readings flagged" in detail
+    assert rows and detail.endswith("failed: A_TINY")
+
+    alone = _warehouse(tmp_path / "alone", _readings("A_TINY", 300, 3, 2))
+    ctx.paths = alone
+    with pytest.raises(RuntimeError, match="ml_train failed for every room"):
+        runner._ml(step("ml_train"), ctx)
