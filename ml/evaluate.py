@@ -78,13 +78,18 @@ class Evaluation:
         for result in self.by_type.values():
             lines.append(
                 f"  {result.anomaly_type:<12} {result.episodes:>8} {result.caught:>7}"
-                f" {result.recall:>7.1%} {result.precision:>9.1%} {result.f1:>6.3f}"
+                f" {_percent(result.recall):>7} {_percent(result.precision):>9} {result.f1:>6.3f}"
             )
         lines.append(
             f"  false alarms: {self.false_alarms} ({self.false_alarms_per_room_week:.2f} per room"
             f" per week); {self.flagged_readings:,} of {self.scored_readings:,} readings flagged"
         )
         return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    """A share as a percentage; "-" when undefined (no episode, or nothing flagged)."""
+    return "-" if np.isnan(value) else f"{value:.1%}"
 
 
 def read_labels(folder: Path) -> list[Episode]:
