@@ -33,6 +33,12 @@ from ml.local_rcf import (
 )
 from ml.results import LandReport, ScoredRoom, land_scores, landed_version
 from ml.sagemaker import SageMakerRcf
+from orchestration.pipeline import ANOMALY_MARTS_SELECTOR
+
+# `eventlake ml rebuild-marts`: the anomaly marts and the stuck-sensor rule that feeds them. The
+# pipeline builds the rule (it reads only the series) in its first dbt step, so a change of the
+# rule's vars reaches the marts only through this selector or a full build.
+REBUILD_MARTS_SELECTOR = f"{ANOMALY_MARTS_SELECTOR} int_temperature_stuck_readings+"
 
 
 @dataclass(frozen=True)

@@ -507,11 +507,10 @@ def _run_ml(args: argparse.Namespace, paths: LakePaths) -> int:
         return EXIT_USAGE
     if args.step == "rebuild-marts":
         from orchestration.dbt_runner import run_dbt
-        from orchestration.pipeline import ANOMALY_MARTS_SELECTOR
 
         _require_warehouse(paths)
-        run_dbt(["build", "--select", ANOMALY_MARTS_SELECTOR], paths)
-        print(f"anomaly marts rebuilt (dbt build --select {ANOMALY_MARTS_SELECTOR})")
+        run_dbt(["build", "--select", pipeline.REBUILD_MARTS_SELECTOR], paths)
+        print(f"anomaly marts rebuilt (dbt build --select {pipeline.REBUILD_MARTS_SELECTOR})")
         return 0
     if args.step == "evaluate":
         from ml.evaluate import evaluate_warehouse

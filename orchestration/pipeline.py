@@ -30,10 +30,8 @@ from dataclasses import dataclass
 
 KINDS = frozenset({"import", "gate", "dbt", "ml", "publish", "summary", "dashboards"})
 
-# The anomaly marts are built after the models have been scored; everything else before. The
-# stuck-sensor rule reads only the series, but it is built with the marts it feeds, so
-# `eventlake ml rebuild-marts` (this selector) picks up a change of its vars.
-ANOMALY_MARTS_SELECTOR = "stg_ml_scores__anomaly_scores+ int_temperature_stuck_readings+"
+# The anomaly marts are built after the models have been scored; everything else before.
+ANOMALY_MARTS_SELECTOR = "stg_ml_scores__anomaly_scores+"
 
 
 @dataclass(frozen=True)
