@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("publish", "publish changed fact partitions as curated Parquet"),
         ("summary", "print rows per layer, quarantine reasons and room statistics"),
         ("dashboards", "write the dashboards (offline HTML pages) from the marts"),
-        ("ml", "Random Cut Forest anomaly detection: export, train, score, evaluate"),
+        ("ml", "anomaly detection: export, train, score, evaluate, rebuild-marts"),
         (
             "mqtt-bridge",
             "land MQTT messages from a broker in the raw zone (stands in for IoT rule)",
