@@ -471,7 +471,10 @@ _ML_FLAGS: dict[str, tuple[str, ...]] = {
     "evaluate": (),
     "rebuild-marts": (),
 }
-_ML_FLAG_HINTS = {"score": "; they are fixed when a model is trained: `ml train` with them"}
+_ML_FLAG_HINTS = {
+    "score": "; a model scores with the shingling and threshold it was trained with: pass it to"
+    " `ml train`"
+}
 
 
 def _check_ml_flags(args: argparse.Namespace) -> str | None:
@@ -488,7 +491,7 @@ def _check_ml_flags(args: argparse.Namespace) -> str | None:
     shown = ", ".join("--" + name.replace("_", "-") for name in refused)
     return (
         f"eventlake ml {args.step}: {shown} does not apply to {args.step}"
-        f"{_ML_FLAG_HINTS.get(args.step, '')} (see eventlake ml --help)"
+        f"{_ML_FLAG_HINTS.get(args.step, '; see eventlake ml --help')}"
     )
 
 
