@@ -8,7 +8,7 @@ with
 
 series as (
 
-    select * from {{ ref('fct_room_temperature_series') }}
+    select * from {{ ref('int_temperature_readings_deduplicated') }}
 
 ),
 
