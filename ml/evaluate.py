@@ -198,6 +198,11 @@ def evaluate_marts(paths: LakePaths) -> dict[str, Evaluation]:
 
     episodes = read_labels(labels_dir(paths))
     if not episodes:
+        if list(labels_dir(paths).glob("*.csv")):
+            raise ValueError(
+                "the simulator labelled no anomaly episode (about 3 per type per room per week:"
+                " simulate longer to judge the detectors)"
+            )
         raise FileNotFoundError(
             f"no labels under {labels_dir(paths)}: only simulated data (eventlake simulate"
             " --anomalies, eventlake demo) has ground truth to evaluate against"
