@@ -206,3 +206,45 @@ def test_the_runner_names_a_failed_room_and_fails_the_step_only_when_every_room_
     ctx.paths = alone
     with pytest.raises(RuntimeError, match="ml_train failed for every room"):
         runner._ml(step("ml_train"), ctx)
+
+
+def test_evaluate_judges_each_detector_of_the_marts_against_the_labels(tmp_path: Path) -> None:
+    from ingestion.sensors.anomalies import AnomalyEpisode, write_ground_truth
+    from ml.evaluate import evaluate_marts, labels_dir
+
+    paths = lake_paths(tmp_path)
+    at = [START + np.timedelta64(60 * i, "s") for i in range(100)]
+    rcf = np.zeros(100, dtype=bool)
+    stuck = np.zeros(100, dtype=bool)
+    rcf[10] = True  # the spike
+    stuck[40:60] = True  # the stuck episode, flagged by the rule only
+    rcf[80] = True  # a false alarm
+    when = [a.astype(datetime).replace(tzinfo=UTC) for a in at]
+    write_ground_truth(
+        [
+            AnomalyEpisode("A101", "spike", when[10], when[10], 8.0),
+            AnomalyEpisode("A101", "stuck", when[40], when[59], 20.0),
+        ],
+        labels_dir(paths) / "batch-1.csv",
+    )
+    relation = Relations.from_manifest().model("fct_temperature_anomalies")
+    paths.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(paths.duckdb_file)) as con:
+        con.execute(f"create schema if not exists {relation.rsplit('.', 1)[0]}")
+        table = pa.table(
+            {
+                "room_id": ["A101"] * 100,
+                "reading_at": pa.array([a.astype(datetime) for a in at], pa.timestamp("us")),
+                "is_rcf_flagged": rcf,
+                "is_stuck_flagged": stuck,
+                "is_anomaly": rcf | stuck,
+            }
+        )
+        con.register("given", table)
+        con.execute(f"create table {relation} as select * from given")
+    results = evaluate_marts(paths)
+    forest, rule, either = results.values()
+    assert (forest.by_type["spike"].caught, forest.by_type["stuck"].caught) == (1, 0)
+    assert (rule.by_type["spike"].caught, rule.by_type["stuck"].caught) == (0, 1)
+    assert (either.by_type["spike"].caught, either.by_type["stuck"].caught) == (1, 1)
+    assert (forest.false_alarms, rule.false_alarms, either.false_alarms) == (1, 0, 1)
