@@ -25,12 +25,13 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from ingestion.settings import PROJECT_ROOT, LakePaths
 from orchestration import run_state
@@ -214,29 +215,50 @@ def _dbt_statuses() -> dict[str, int]:
 
 
 def _ml(step: Step, ctx: _Context) -> tuple[str, int | None]:
+    """One ML step over every room. A room that fails is named in the step's detail and the run
+    goes on (its data would fail every resume the same way, and the other rooms' anomalies
+    still reach the marts); the step fails only when rooms were tried and every one failed."""
     from ml import pipeline
     from ml.config import RcfConfig, retrain_after_from_env
 
     config = RcfConfig.from_env()
     if step.name == "ml_export":
         reports = pipeline.export(ctx.paths, config)
-        return f"{len(reports)} rooms' features exported (shingle {config.shingle_size})", None
+        detail = f"{len(reports)} rooms' features exported (shingle {config.shingle_size})"
+        return _room_failures(step, reports, detail, ctx), None
     if step.name == "ml_train":
         due = retrain_after_from_env()
         reports = pipeline.train(ctx.paths, config, retrain_after=due)
-        trained = sum(not r.skipped for r in reports)
-        return (
+        trained = sum(not r.skipped and not r.failed for r in reports)
+        detail = (
             f"{trained} of {len(reports)} room models trained"
             f" (retrained after {due.total_seconds() / 3600:g} h or a new engine/configuration)"
-        ), None
+        )
+        return _room_failures(step, reports, detail, ctx), None
     if step.name == "ml_score":
         scored = pipeline.score(ctx.paths)
-        landed = [r for r, _ in scored if not r.skipped]
-        anomalies = sum(n for r, n in scored if not r.skipped)
-        return (
-            f"{len(landed)} of {len(scored)} rooms re-scored ({anomalies:,} anomalies flagged)"
-        ), sum(r.rows for r in landed)
+        landed = [r.landed for r in scored if r.landed is not None and not r.landed.skipped]
+        flagged = sum(r.flagged_readings for r in scored)
+        events = sum(r.anomaly_events for r in scored)
+        detail = (
+            f"{len(landed)} of {len(scored)} rooms re-scored ({events:,} anomaly events,"
+            f" {flagged:,} readings flagged)"
+        )
+        return _room_failures(step, scored, detail, ctx), sum(r.rows for r in landed)
     raise ValueError(f"no local action for ML step {step.name!r}")
+
+
+def _room_failures(step: Step, reports: Sequence[Any], detail: str, ctx: _Context) -> str:
+    """``detail`` with the failed rooms named (each said with its reason); raises if all failed."""
+    from ml.pipeline import failed_rooms
+
+    failed = failed_rooms(reports)
+    for report in reports:
+        if report.failed:
+            ctx.say(f"    room {report.room_id} FAILED: {report.detail}")
+    if failed and len(failed) == len(reports):
+        raise RuntimeError(f"{step.name} failed for every room ({', '.join(failed)}); see above")
+    return f"{detail}; failed: {', '.join(failed)}" if failed else detail
 
 
 def _publish(ctx: _Context) -> tuple[str, int | None]:

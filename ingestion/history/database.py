@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import logging
-import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -365,26 +364,37 @@ def demo_rows(
     end: datetime,
     cadence: timedelta,
     seed: int,
+    physics_seed: int | None = None,
 ) -> Iterable[dict[str, Any]]:
-    """Realistic readings: per-room base, a daily cycle peaking mid-afternoon, sensor noise.
+    """The sensor simulator's readings (``ingestion.sensors``: per-room base, daily cycle, noise).
 
-    ``updated_at`` is the hourly batch load that wrote the row (many rows share one value, which
-    exercises the key tie-break). Rows 7 and 13 of every 500 are bad: NULL ``temp``, unknown room.
+    ``physics_seed`` (default ``seed``) picks the rooms' physics: the live simulation's seed makes
+    the table continue the live feed's levels. ``updated_at`` is the hourly batch load that wrote
+    the row (many rows share one value, which exercises the key tie-break). Rows 7 and 13 of every
+    500 are bad: NULL ``temp``, unknown room.
     """
-    import math
+    from ingestion.sensors import SimulationConfig, simulate_temperatures
 
-    rng = random.Random(seed)
-    base = {room: rng.uniform(19.0, 23.0) for room in rooms}
-    amplitude = {room: rng.uniform(0.8, 2.0) for room in rooms}
+    aware = start if start.tzinfo else start.replace(tzinfo=UTC)
+    until = end if end.tzinfo else end.replace(tzinfo=UTC)
+    if until <= aware:
+        return
+    config = SimulationConfig(
+        rooms=list(rooms),
+        start=aware,
+        end=until,
+        cadence=cadence,
+        seed=seed,
+        physics_seed=physics_seed,
+    )
+    step_seconds, temps = simulate_temperatures(config)
     row_id = 0
-    moment = start
-    while moment < end:
-        hour_of_day = moment.hour + moment.minute / 60
-        cycle = math.sin((hour_of_day - 9.0) / 24 * 2 * math.pi)
+    for step, epoch in enumerate(step_seconds.tolist()):
+        moment = datetime.fromtimestamp(epoch, UTC).replace(tzinfo=start.tzinfo)
         loaded = moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, minutes=5)
-        for room in rooms:
+        for r, room in enumerate(rooms):
             row_id += 1
-            temp: float | None = round(base[room] + amplitude[room] * cycle + rng.gauss(0, 0.15), 2)
+            temp: float | None = round(float(temps[r, step]), 2)
             room_id = room
             if row_id % 500 == 7:  # a sensor that reported nothing
                 temp = None
@@ -397,7 +407,6 @@ def demo_rows(
                 "measured_at": moment,
                 "updated_at": loaded,
             }
-        moment += cadence
 
 
 def create_demo_database(
@@ -409,12 +418,14 @@ def create_demo_database(
     seed: int = 42,
     *,
     table: str = DEFAULT_TABLE,
+    physics_seed: int | None = None,
 ) -> int:
     """(Re)create ``table`` at ``url`` filled with demo readings; returns the number of rows.
 
     Defaults: the SQLite file of :func:`default_demo_url`, every room of ``seeds/rooms.csv``, and
     the 14 days up to the current hour (UTC, stored naive), so the history overlaps the live feed
-    and the downstream de-duplication has work to do. Deterministic for given arguments.
+    and the downstream de-duplication has work to do. Deterministic for given arguments;
+    ``physics_seed`` as :func:`demo_rows` takes it.
     """
     url = url or default_demo_url()
     rooms = list(rooms) if rooms is not None else _demo_rooms()
@@ -439,7 +450,7 @@ def create_demo_database(
         count = 0
         batch: list[dict[str, Any]] = []
         with engine.begin() as conn:
-            for row in demo_rows(rooms, start, end, cadence, seed):
+            for row in demo_rows(rooms, start, end, cadence, seed, physics_seed):
                 batch.append(row)
                 if len(batch) >= 5_000:
                     conn.execute(target.insert(), batch)
