@@ -242,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--reading-interval-seconds",
         type=_positive_int,
-        help="the sensors' cadence that daily coverage expects (default: dbt var, 60)",
+        help="cadence for rooms with none registered and too few readings to infer one"
+        " (default: dbt var, 60)",
     )
 
     ml = sub.choices["ml"]
@@ -263,9 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
         " $EVENTLAKE_RCF_RETRAIN_AFTER_HOURS (default 168)",
     )
 
-    from orchestration import deploy
+    from orchestration import deploy, devices
 
     deploy.add_parser(sub, common)
+    devices.add_parser(sub, common)
 
     return parser
 
@@ -431,6 +433,10 @@ def _run(args: argparse.Namespace) -> int:
         from orchestration import deploy
 
         deploy.run_cli(args, paths)
+    elif args.command == "devices":
+        from orchestration import devices
+
+        devices.run_cli(args, paths)
     return 0
 
 
