@@ -1,6 +1,8 @@
 -- Every registered room with the cadence its readings are expected at: the registry's
 -- expected_interval_seconds when given, else the median interval between the room's consecutive
--- readings, else (fewer than two readings) var expected_reading_interval_seconds.
+-- readings, else (fewer than two readings) var expected_reading_interval_seconds. A room with
+-- readings but no registry row any more (a row deleted by hand; staging parsed its lines when it
+-- was registered) stays listed as not_registered, so the fact never points at a missing room.
 -- The median is computed with row numbers (the middle one or two of the ordered intervals), the
 -- same SQL on every engine.
 
@@ -55,10 +57,21 @@ inferred as (
     where interval_rank * 2 between interval_count and interval_count + 2
     group by room_id
 
+),
+
+rooms as (
+
+    select distinct listed.room_id
+    from (
+        select room_id from registry
+        union all
+        select room_id from readings
+    ) as listed
+
 )
 
 select
-    registry.room_id,
+    rooms.room_id,
     registry.room_name,
     registry.location,
     registry.building,
@@ -66,7 +79,7 @@ select
     registry.sensor_model,
     registry.installed_on,
     registry.retired_at,
-    registry.registered_in,
+    coalesce(registry.registered_in, 'not_registered') as registered_in,
     registry.expected_interval_seconds as registered_interval_seconds,
     inferred.inferred_interval_seconds,
     cast(coalesce(
@@ -79,5 +92,6 @@ select
         when inferred.inferred_interval_seconds is not null then 'inferred'
         else 'default'
     end as cadence_source
-from registry
-left join inferred on registry.room_id = inferred.room_id
+from rooms
+left join registry on rooms.room_id = registry.room_id
+left join inferred on rooms.room_id = inferred.room_id
