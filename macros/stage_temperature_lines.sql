@@ -4,6 +4,9 @@
     serves them. It keeps every landed line: valid rows have rejection_reason null, the others
     carry the first failed check of seeds/quarantine_reasons.csv (in check_order). Nothing is
     dropped here, so lines landed = accepted + quarantined holds by construction and is tested.
+    The last checks look the room up in the device registry (eventlake.registered_rooms: the seed
+    and the data folder's registry file) as it is when the line is staged: unknown_room, then
+    device_retired for a reading taken at or after the room's retired_at.
 
     Incremental runs read only objects not staged yet (eventlake.parsed_raw_lines) and stamp
     their rows with the run's start time: the fact rebuilds the event dates of rows staged after
