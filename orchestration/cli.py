@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--reading-interval-seconds",
         type=_positive_int,
-        help="the sensors' cadence that daily coverage expects (default: dbt var, 60)",
+        help="cadence for rooms with none registered and too few readings to infer one"
+        " (default: dbt var, 60)",
     )
 
     ml = sub.choices["ml"]
@@ -274,10 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     from ingestion import land
-    from orchestration import deploy
+    from orchestration import deploy, devices
 
     land.add_parser(sub, common)
     deploy.add_parser(sub, common)
+    devices.add_parser(sub, common)
 
     return parser
 
@@ -449,6 +451,10 @@ def _run(args: argparse.Namespace) -> int:
         from orchestration import deploy
 
         deploy.run_cli(args, paths)
+    elif args.command == "devices":
+        from orchestration import devices
+
+        devices.run_cli(args, paths)
     return 0
 
 

@@ -75,7 +75,7 @@
 {% macro external_table_statements() -%}
     {%- set statements = [] -%}
     {%- set schemas = [] -%}
-    {%- for node in eventlake.raw_feed_sources() + eventlake.ml_score_sources() -%}
+    {%- for node in eventlake.raw_feed_sources() + eventlake.ml_score_sources() + eventlake.registry_sources() -%}
         {%- if node.schema not in schemas -%}{%- do schemas.append(node.schema) -%}{%- endif -%}
     {%- endfor -%}
     {%- for schema in schemas -%}
@@ -85,6 +85,7 @@
         {%- do statements.extend(adapter.dispatch('external_table_ddl', 'eventlake')(node)) -%}
     {%- endfor -%}
     {%- do statements.extend(eventlake.ml_external_table_statements()) -%}
+    {%- do statements.extend(eventlake.registry_external_table_statements()) -%}
     {{ return(statements) }}
 {%- endmacro %}
 

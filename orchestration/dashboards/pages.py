@@ -172,6 +172,14 @@ def quality_page(con: duckdb.DuckDBPyConnection, rel: Relations) -> Page:
                 empty="No feed has landed anything.",
             ),
             Section("Reconciliation figures", table=reconciled),
+            Section(
+                "Conflicting duplicates",
+                "Readings claimed with different values for the same room and time. The live feed"
+                " wins over the database extract over history files; within a feed the latest"
+                " landing wins. Each one: model `int_temperature_reading_conflicts`.",
+                table=queries.conflicts(con, rel),
+                empty="No conflicting duplicates.",
+            ),
             _chart(
                 "Freshness per source",
                 "Hours since each source's newest load, judged by its dbt freshness rule.",

@@ -114,7 +114,11 @@ def _has_duplicate_key(line: str) -> bool:
     return False
 
 
-def _rules(rooms: set[str]) -> dict[str, Callable[[str, Any, datetime], bool | None]]:
+def _rules(
+    rooms: set[str], retired: dict[str, datetime] | None = None
+) -> dict[str, Callable[[str, Any, datetime], bool | None]]:
+    retired = retired or {}
+
     def parsed(rec: Any) -> bool:
         return isinstance(rec, dict)
 
@@ -169,6 +173,12 @@ def _rules(rooms: set[str]) -> dict[str, Callable[[str, Any, datetime], bool | N
         "unknown_room": lambda line, rec, arrival: (
             rec["room_id"] not in rooms
             if parsed(rec) and _field(rec, "room_id") not in (_MISSING, None, "")
+            else None
+        ),
+        # A reading taken at or after its room's retirement (the simulated rooms are active).
+        "device_retired": lambda line, rec, arrival: (
+            _parse_ts(rec["timestamp"]) >= retired[rec["room_id"]]
+            if ts_ok(rec) and _parse_ts(rec["timestamp"]) and _field(rec, "room_id") in retired
             else None
         ),
     }
