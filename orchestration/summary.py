@@ -94,7 +94,7 @@ class RunSummary:
             for segment, direction, minutes, low in self.jam_segments
         ]
         if self.anomalies:
-            lines.append("Anomalies found per room (Random Cut Forest):")
+            lines.append("Anomalies found per room (Random Cut Forest and the stuck-sensor rule):")
             lines.append(f"  {'room':<6} {'scored':>9} {'flagged':>8} {'events':>7} {'days':>5}")
             lines += [
                 f"  {room:<6} {scored:>9,} {flagged:>8,} {events:>7,} {days:>5}"

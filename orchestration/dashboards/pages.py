@@ -49,8 +49,8 @@ def rooms_page(con: duckdb.DuckDBPyConnection, rel: Relations) -> Page:
             _chart(
                 "Temperature per room over time",
                 f"Mean of each {queries.ROOM_SERIES_BUCKET_MINUTES}-minute bucket; red triangles"
-                f" mark the {len(events)} anomaly events the Random Cut Forest flagged (at each"
-                " event's highest-scoring reading).",
+                f" mark the {len(events)} anomaly events (Random Cut Forest or stuck-sensor"
+                " rule; at each event's highest-scoring reading).",
                 series,
                 lambda: charts.temperature_over_time(series, events),
                 empty="No readings yet: run `eventlake demo` or `eventlake build`.",
