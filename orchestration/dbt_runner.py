@@ -119,9 +119,9 @@ class WarmDbt:
     released (``release_duckdb``). Make one per run: a manifest holds what the project and the
     environment were when it was parsed.
 
-    A SIGINT or SIGTERM handled by the caller (``eventlake run`` lets the current step finish)
-    does not interrupt dbt; with the default handlers dbt cancels its queries as on the command
-    line, and the half-built nodes are what ``dbt retry`` or a rebuild redo.
+    A SIGINT handled by the caller (``eventlake run`` lets the current step finish) does not
+    reach dbt; with Python's default handler it interrupts dbt, which cancels its queries, and
+    the command fails (DbtError) with what it had finished recorded for ``dbt retry``.
     """
 
     def __init__(self, paths: LakePaths, *, quiet: bool = True) -> None:
@@ -166,8 +166,9 @@ class WarmDbt:
         command = [*(["--quiet"] if self.quiet else []), *args, *self._common()]
         with self._lake_environment(extra_env or {}):
             done = dbtRunner(manifest=manifest).invoke(command)
-        if done.exception is not None:
-            raise DbtError(f"dbt {' '.join(args)} failed: {done.exception}") from done.exception
+        if done.exception is not None:  # a KeyboardInterrupt too: dbt has cancelled its queries
+            exc = done.exception
+            raise DbtError(f"dbt {' '.join(args)} failed: {type(exc).__name__}: {exc}") from exc
         if not done.success:
             raise DbtError(
                 f"dbt {' '.join(args)} failed; the failing node is in the dbt output above"
