@@ -109,7 +109,10 @@ PIPELINE: tuple[Step, ...] = (
     Step(
         name="dbt_build",
         kind="dbt",
-        description="dbt build of every model, seed, snapshot and test except the anomaly marts",
+        description=(
+            "dbt build of every model, seed, snapshot and test except the anomaly marts"
+            " (locally, after the first run: those downstream of the feeds that landed)"
+        ),
         reads=("raw", "seeds"),
         writes=("warehouse: staging, intermediate, marts, quarantine",),
         skip_when_no_new_data=True,
