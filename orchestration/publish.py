@@ -90,6 +90,12 @@ def _partitions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> dict[s
     partitions = {}
     for *values, invocations, rows in found:
         key = tuple(values)
+        if None in key:
+            raise ValueError(
+                f"{table.relation} has {rows:,} rows with a null partition column"
+                f" ({', '.join(table.partition_columns)}); fix the model (its not_null tests"
+                " say which), then publish again"
+            )
         partitions[table.partition_path(key)] = _Partition(key, f"{invocations}:{rows}", rows)
     return partitions
 
