@@ -3,13 +3,16 @@
 One run, under a lock, walks the pipeline in order:
 
 - the imports land what is pending; the gate then asks whether a new raw object arrived since
-  the last successful run, and when none did, the rest is skipped (``force`` overrides);
+  the last successful run, and when none did, the rest is skipped (``force`` overrides); when
+  some did, the main dbt build covers only what is downstream of the feeds that received them;
+- dbt runs in this process (``WarmDbt``): the project is parsed once per run, and the DuckDB
+  file is released between dbt commands for the ML steps and publish;
 - a failed or interrupted run is resumed by the next one at the step where it stopped: the steps
   it completed are not repeated, a dbt step that failed is continued with ``dbt retry`` (only the
   nodes that errored or were skipped), the other steps are idempotent;
 - every attempt appends a run record to the lake (``orchestration.run_records``);
-- SIGINT/SIGTERM let the current step finish, then the run stops (resumable); a second signal
-  aborts at once.
+- SIGINT/SIGTERM let the current step finish (a dbt command included), then the run stops
+  (resumable); a second signal aborts at once.
 
 ``EVENTLAKE_RUN_FAIL_AT=<step>`` injects a failure, for the resume tests and for rehearsing a
 recovery: a non-dbt step does its work and then fails (so the re-run proves it idempotent); a
@@ -19,7 +22,6 @@ so nodes before it succeed and ``dbt retry`` has real work. ``<step>:<model>`` p
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -31,13 +33,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingestion.settings import PROJECT_ROOT, LakePaths
+from ingestion.settings import LakePaths
 from orchestration import run_state
 from orchestration.pipeline import PIPELINE, Step
 from orchestration.run_records import RunRecord, StepRecord, append_record
 from orchestration.run_state import PendingRun, RunLock
+
+if TYPE_CHECKING:
+    from orchestration.dbt_runner import WarmDbt
 
 FAIL_AT_ENV = "EVENTLAKE_RUN_FAIL_AT"
 DBT_FAIL_NODE_ENV = "EVENTLAKE_DBT_FAIL_NODE"
@@ -126,6 +131,14 @@ class _Context:
     options: RunOptions
     say: Callable[[str], None]
     resuming_step: str | None  # the step a resumed run failed at, if any
+    warm_dbt: WarmDbt | None = None  # made by the first dbt step, kept for the run
+
+    def dbt(self) -> WarmDbt:
+        if self.warm_dbt is None:
+            from orchestration.dbt_runner import WarmDbt
+
+            self.warm_dbt = WarmDbt(self.paths)
+        return self.warm_dbt
 
 
 def _sources(paths: LakePaths, name: str) -> Path:
@@ -177,6 +190,7 @@ def _gate(ctx: _Context) -> tuple[str, int | None]:
     ctx.pending.new_data = before is None or bool(new) or ctx.options.force
     ctx.pending.new_raw_objects = len(new)
     ctx.pending.seen = sorted(listing)
+    ctx.pending.new_feeds = None if before is None or ctx.options.force else run_state.feeds_of(new)
     if before is None:
         detail = f"first run: {len(listing):,} raw objects"
     elif new:
@@ -189,29 +203,42 @@ def _gate(ctx: _Context) -> tuple[str, int | None]:
 
 
 def _dbt(step: Step, ctx: _Context) -> tuple[str, int | None]:
-    from orchestration.dbt_runner import run_dbt
-
     node = _injected(step)
     env = {DBT_FAIL_NODE_ENV: node} if node else {DBT_FAIL_NODE_ENV: ""}
     state = run_state.dbt_state_dir(ctx.paths, ctx.pending.run_id, step.name)
     retry = ctx.resuming_step == step.name and (state / "run_results.json").exists()
-    args = ["retry", "--state", str(state)] if retry else list(step.command)
+    args = ["retry", "--state", str(state)] if retry else _dbt_command(step, ctx)
     try:
-        run_dbt(args, ctx.paths, quiet=True, extra_env=env)
+        done = ctx.dbt().invoke(args, extra_env=env)
     except Exception:
         run_state.keep_dbt_results(ctx.paths, ctx.pending.run_id, step.name)
         raise
-    statuses = _dbt_statuses()
-    shown = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    statuses: dict[str, int] = {}
+    for result in done.results:
+        statuses[str(result.status)] = statuses.get(str(result.status), 0) + 1
+    shown = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "nothing to do"
     return f"dbt {' '.join(args[:1] if retry else args)}: {shown}", None
 
 
-def _dbt_statuses() -> dict[str, int]:
-    results = PROJECT_ROOT / "target" / "run_results.json"
-    counts: dict[str, int] = {}
-    for result in json.loads(results.read_text())["results"]:
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return counts
+def _dbt_command(step: Step, ctx: _Context) -> list[str]:
+    """The step's dbt arguments; narrowed to the feeds that landed new objects when it may be."""
+    command = list(step.command)
+    feeds = ctx.pending.new_feeds
+    if not step.narrow_to_new_feeds or feeds is None:
+        return command
+    return [command[0], "--select", *_downstream_of_feeds(ctx.dbt().manifest, feeds), *command[1:]]
+
+
+def _downstream_of_feeds(manifest: Any, feeds: list[str]) -> list[str]:
+    """dbt selectors for what reads the given raw feeds (sources with a ``raw_feed`` meta) and
+    for the sources no feed lands (the run records and the ML scores, which every run writes;
+    the step's own ``--exclude`` still applies)."""
+    selectors = []
+    for source in sorted(manifest.sources.values(), key=lambda s: s.unique_id):
+        feed = source.meta.get("raw_feed")
+        if feed is None or feed in feeds:
+            selectors.append(f"source:{source.source_name}.{source.name}+")
+    return selectors
 
 
 def _ml(step: Step, ctx: _Context) -> tuple[str, int | None]:
