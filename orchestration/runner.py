@@ -10,7 +10,9 @@ One run, under a lock, walks the pipeline in order:
 - a failed or interrupted run is resumed by the next one at the step where it stopped: the steps
   it completed are not repeated, a dbt step that failed is continued with ``dbt retry`` (only the
   nodes that errored or were skipped), the other steps are idempotent;
-- every attempt appends a run record to the lake (``orchestration.run_records``);
+- every attempt that ends (succeeded, skipped, failed or interrupted by a signal) appends a run
+  record to the lake (``orchestration.run_records``); a killed process (kill -9) writes none, and
+  the next run resumes its pending state;
 - SIGINT/SIGTERM let the current step finish (a dbt command included), then the run stops
   (resumable); a second signal aborts at once.
 
@@ -29,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -208,6 +210,9 @@ def _dbt(step: Step, ctx: _Context) -> tuple[str, int | None]:
     state = run_state.dbt_state_dir(ctx.paths, ctx.pending.run_id, step.name)
     retry = ctx.resuming_step == step.name and (state / "run_results.json").exists()
     args = ["retry", "--state", str(state)] if retry else _dbt_command(step, ctx)
+    # A dbt that fails before writing results must not leave an older command's results to be
+    # kept as this step's (dbt retry would then find nothing to retry and pass).
+    (run_state.dbt_target_dir() / "run_results.json").unlink(missing_ok=True)
     try:
         done = ctx.dbt().invoke(args, extra_env=env)
     except Exception:
@@ -514,7 +519,13 @@ def run_every(
     with stop.installed(say):
         next_at = time.monotonic()
         while True:
-            result = run_pipeline(paths, options, say, stop)
+            try:
+                result = run_pipeline(paths, options, say, stop)
+            except Exception as exc:  # a bug in one run must not end the schedule
+                say(f"the run failed unexpectedly ({type(exc).__name__}: {exc}); next tick resumes")
+                result = RunResult("failed", EXIT_FAILED, [], None)
+            # --restart discards the unfinished run once, not at every tick.
+            options = replace(options, restart=False)
             if stop.requested:
                 say(f"schedule stopped on {stop.signal_name}")
                 return EXIT_OK if result.outcome != "interrupted" else EXIT_INTERRUPTED

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from lakehelpers import BOOKKEEPING, eventlake_cli
+from lakehelpers import BOOKKEEPING, eventlake_cli, run_eventlake
 
 from ingestion.history.database import default_demo_url, extract_database
 from ingestion.history.files import import_history_files
@@ -143,6 +144,30 @@ def test_uninterrupted_run_then_a_run_with_no_new_data_skips(lakes: Lakes) -> No
     assert _marts(a) == before and _curated(a) == curated
     outcomes = [r["outcome"] for r in read_records(a)]
     assert outcomes == ["succeeded", "skipped", "succeeded"]
+
+
+def test_a_run_killed_mid_publish_resumes_there_in_another_folder(lakes: Lakes) -> None:
+    """kill -9 of the real `eventlake run` process while it publishes (a crash point: no timing),
+    in a copy of the lake at another path: the next run resumes at publish, and the marts and
+    curated files equal the uninterrupted run's (line ids do not depend on the lake's path)."""
+    expected_marts, expected_curated = _marts(_lake_a(lakes)), _curated(_lake_a(lakes))
+    moved = lakes.template.parent / "killed"
+    shutil.copytree(lakes.template, moved)
+    killed = run_eventlake(moved, "run", "--no-progress", crash_at="partition-published:2")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
+    paths = lake_paths(moved)
+    pending = run_state.PendingRun.load(paths)
+    assert pending is not None and "publish" not in pending.completed
+    assert read_records(paths) == []  # a killed attempt writes no record
+
+    resumed = run_eventlake(moved, "run", "--no-progress")
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    (record,) = read_records(paths)
+    assert record["outcome"] == "succeeded" and record["resumed_at_step"] == "publish"
+    assert run_state.PendingRun.load(paths) is None
+    assert not list((paths.data_dir / "lake" / ".staging").rglob("*.parquet"))
+    assert _marts(paths) == expected_marts
+    assert _curated(paths) == expected_curated
 
 
 def test_a_run_failing_at_every_step_in_turn_resumes_to_the_same_marts(
