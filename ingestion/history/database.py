@@ -148,11 +148,24 @@ def _decode_value(encoded: Mapping[str, Any]) -> Any:
 def state_path(
     paths: LakePaths, url: str | URL, table: str, schema: str | None = None, feed: str = FEED
 ) -> Path:
-    """Where the mark of (source, table, feed) is kept: one JSON file per extraction."""
-    identity = f"{safe_url(url)}|{schema or ''}|{table}|{feed}"
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    """Where the mark of (source, table, feed) is kept: one JSON file per extraction.
+
+    A database file inside the data folder (the demo's SQLite) is named relative to the folder,
+    so a copied or moved data folder keeps its marks instead of extracting everything again.
+    """
+    source = safe_url(url)
+    for folder in {str(paths.data_dir.resolve()), str(paths.data_dir)}:
+        source = source.replace(folder, "<data-dir>")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{schema + '.' if schema else ''}{table}")
-    return paths.state / STATE_DIR / f"{slug}-{feed}-{digest}.json"
+
+    def named(identity_source: str) -> Path:
+        identity = f"{identity_source}|{schema or ''}|{table}|{feed}"
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        return paths.state / STATE_DIR / f"{slug}-{feed}-{digest}.json"
+
+    legacy = named(safe_url(url))  # marks saved before the data-folder-relative name
+    current = named(source)
+    return legacy if legacy.exists() and not current.exists() else current
 
 
 def _saved_mark(path: Path) -> dict[str, Any] | None:
