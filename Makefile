@@ -102,9 +102,11 @@ docs: setup
 	@echo "dbt docs: http://127.0.0.1:8080/target/static_index.html"
 	$(BIN)/python -m http.server 8080 --bind 127.0.0.1 --directory .
 
+# Issue 13's ratios in one run on the same data (a few minutes); the size is a flag, e.g.
+# `make benchmark BENCH_ARGS="--locations 400 --days 3"` for the issue's 1.73M traffic lines.
+BENCH_ARGS ?=
 benchmark: setup
-	$(BIN)/python benchmarks/bench_temperature_pipeline.py
-	$(BIN)/python benchmarks/bench_traffic_pipeline.py
+	$(BIN)/python benchmarks/bench_ratios.py $(BENCH_ARGS)
 
 benchmark-rcf: setup
 	$(BIN)/python benchmarks/eval_rcf_quality.py

@@ -8,6 +8,10 @@ the data they describe.
 
     .venv/bin/python benchmarks/eval_rcf_quality.py [--rooms 5] [--weeks 4] [--tune-seed 1]
                                                     [--report-seed 2]
+
+This judges the forest alone. The stuck-sensor rule lives in dbt, so the forest and the rule
+together are judged through the pipeline: `eventlake simulate --anomalies`, `build`, `ml train`,
+`ml score`, `ml rebuild-marts`, then `ml evaluate` (figures in docs/ml.md).
 """
 
 from __future__ import annotations

@@ -163,6 +163,27 @@ def save_manifest(path: Path, files: dict[str, dict[str, Any]]) -> None:
     save_json_state(path, {"version": 1, "files": files})
 
 
+def manifest_key(source: SourceFile, data_dir: Path) -> str:
+    """A source's key in an import manifest: a file inside the data folder by its path relative
+    to that folder (``data-dir:sources/...``), so a copied or moved data folder still knows what
+    it imported; any other source by its URI."""
+    if source.local_path is not None:
+        try:
+            inside = Path(source.local_path).resolve().relative_to(data_dir.resolve())
+        except ValueError:
+            return source.uri
+        return f"data-dir:{inside.as_posix()}"
+    return source.uri
+
+
+def manifest_entry(
+    manifest: dict[str, dict[str, Any]], source: SourceFile, data_dir: Path
+) -> dict[str, Any] | None:
+    """The manifest's entry for ``source`` (by :func:`manifest_key`, else by the absolute URI
+    that manifests written before the data-folder-relative keys used)."""
+    return manifest.get(manifest_key(source, data_dir)) or manifest.get(source.uri)
+
+
 def already_imported(source: SourceFile, entry: dict[str, Any] | None) -> bool:
     """True when the manifest ``entry`` names this exact content (fingerprint, else sha256)."""
     if entry is None:

@@ -4,6 +4,9 @@
     serves them. It keeps every landed line: valid rows have rejection_reason null, the others
     carry the first failed check of seeds/quarantine_reasons.csv (in check_order). Nothing is
     dropped here, so lines landed = accepted + quarantined holds by construction and is tested.
+    The last checks look the room up in the device registry (eventlake.registered_rooms: the seed
+    and the data folder's registry file) as it is when the line is staged: unknown_room, then
+    device_retired for a reading taken at or after the room's retired_at.
 
     Incremental runs read only objects not staged yet (eventlake.parsed_raw_lines) and stamp
     their rows with the run's start time: the fact rebuilds the event dates of rows staged after
@@ -43,6 +46,19 @@ typed as (
 
 ),
 
+-- the device registry (seed defaults + the data folder's file, eventlake.registered_rooms)
+registered as (
+
+    select
+        typed.*,
+        registry.room_id is not null as is_registered,
+        registry.retired_at
+    from typed
+    left join ({{ eventlake.registered_rooms() }}) as registry
+        on typed.room_id = registry.room_id
+
+),
+
 checked as (
 
     select
@@ -66,10 +82,10 @@ checked as (
             when
                 reading_at > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'landed_at') }}
                 then 'timestamp_in_future'
-            when room_id not in (select registry.room_id from {{ ref('rooms') }} as registry)
-                then 'unknown_room'
+            when not is_registered then 'unknown_room'
+            when reading_at >= retired_at then 'device_retired'
         end as rejection_reason
-    from typed
+    from registered
 
 )
 
@@ -92,4 +108,28 @@ select
     landed_at,
     {{ eventlake.staged_at_value() }} as staged_at
 from checked
+{%- endmacro %}
+
+
+{#-
+    The rank of a temperature line among the accepted lines claiming the same (room, reading
+    time): 1 is the reading kept. One rule, used by int_temperature_readings_deduplicated (the
+    winner) and int_temperature_reading_conflicts (what lost):
+      1. the feed: live Firehose, then the database extract, then historical files (feed_priority);
+      2. within a feed the latest landing wins (landed_at: a re-sent correction replaces the first);
+      3. then the later object name (Firehose names sort by processing time);
+      4. inside one object (no engine gives a line's position) the higher temperature, then the
+         higher line occurrence and the line key, which only choose among identical copies.
+-#}
+{% macro temperature_claim_rank() -%}
+    row_number() over (
+        partition by room_id, reading_at, event_date
+        order by
+            feed_priority asc,
+            landed_at desc,
+            source_file desc,
+            temperature_c desc,
+            line_occurrence desc,
+            reading_line_id desc
+    )
 {%- endmacro %}

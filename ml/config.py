@@ -15,6 +15,10 @@ from datetime import timedelta
 ENGINES = ("local", "sagemaker")
 RETRAIN_AFTER_ENV = "EVENTLAKE_RCF_RETRAIN_AFTER_HOURS"
 DEFAULT_RETRAIN_AFTER_HOURS = 168.0  # a week: the seed retrains per room on a schedule
+# A shingle never spans a gap longer than this many of the room's cadence intervals (unless
+# max_gap_seconds is set): 15 x 60 s is the 900 s the defaults were tuned on for minute sensors,
+# and the same factor gives an hourly room 15 h, so a few missed readings do not split windows.
+MAX_GAP_CADENCE_FACTOR = 15
 
 
 def retrain_after_from_env(environ: Mapping[str, str] | None = None) -> timedelta:
@@ -40,7 +44,8 @@ class RcfConfig:
     """The model and how its scores become flags. Defaults are the seed's (SageMaker's) values.
 
     ``shingle_size`` k makes each feature vector the room's last k readings (``feature_dim = k``);
-    a window never spans a gap longer than ``max_gap_seconds``. The threshold is
+    a window never spans a gap longer than ``max_gap_seconds``; left unset, each room's gap is
+    ``MAX_GAP_CADENCE_FACTOR`` times its cadence (``ml.features.room_config``). The threshold is
     ``mean + threshold_sigmas * std`` of the training scores (SageMaker's guidance), or the
     ``threshold_quantile`` of them when that is set.
     """
@@ -48,14 +53,14 @@ class RcfConfig:
     num_trees: int = 50
     num_samples_per_tree: int = 512
     shingle_size: int = 4  # tuned on simulated labels (benchmarks/eval_rcf_quality.py)
-    max_gap_seconds: int = 900
+    max_gap_seconds: int | None = None  # None: MAX_GAP_CADENCE_FACTOR x the room's cadence
     threshold_sigmas: float = 3.0
     threshold_quantile: float | None = None
     seed: int = 42
 
     def __post_init__(self) -> None:
         for name in ("num_trees", "num_samples_per_tree", "shingle_size", "max_gap_seconds"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.num_samples_per_tree > 2048:
             raise ValueError("num_samples_per_tree must be at most 2048 (SageMaker RCF's limit)")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ingestion.sensors.anomalies import ANOMALY_TYPES
+from ingestion.settings import LakePaths
 
 SECONDS_PER_WEEK = 7 * 86_400
 
@@ -77,13 +78,18 @@ class Evaluation:
         for result in self.by_type.values():
             lines.append(
                 f"  {result.anomaly_type:<12} {result.episodes:>8} {result.caught:>7}"
-                f" {result.recall:>7.1%} {result.precision:>9.1%} {result.f1:>6.3f}"
+                f" {_percent(result.recall):>7} {_percent(result.precision):>9} {result.f1:>6.3f}"
             )
         lines.append(
             f"  false alarms: {self.false_alarms} ({self.false_alarms_per_room_week:.2f} per room"
             f" per week); {self.flagged_readings:,} of {self.scored_readings:,} readings flagged"
         )
         return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    """A share as a percentage; "-" when undefined (no episode, or nothing flagged)."""
+    return "-" if np.isnan(value) else f"{value:.1%}"
 
 
 def read_labels(folder: Path) -> list[Episode]:
@@ -160,42 +166,79 @@ def evaluate_room(
     result.scored_readings += int(flags.size)
 
 
-def evaluate_landed(ml_zone: Path, labels: Path, shingle_size: int | None = None) -> Evaluation:
-    """Judge the scores landed in the ML zone against the simulator's labels."""
-    import duckdb
-
-    from ml.results import scores_root
-
-    files = scores_root(ml_zone) / "room_id=*" / "reading_date=*" / "*.parquet"
-    if not list(scores_root(ml_zone).glob("room_id=*/reading_date=*/*.parquet")):
-        raise FileNotFoundError(f"no scores under {scores_root(ml_zone)}; run `eventlake ml score`")
-    episodes = read_labels(labels)
-    if not episodes:
-        raise FileNotFoundError(f"no labels under {labels}; simulate with --anomalies first")
-    result = Evaluation()
-    with duckdb.connect() as con:
-        rooms = con.execute(
-            f"select distinct room_id from read_parquet('{files}', hive_partitioning = true)"
-        ).fetchall()
-        for (room,) in sorted(rooms):
-            data = con.execute(
-                f"select reading_at, is_anomaly from read_parquet('{files}',"
-                " hive_partitioning = true) where room_id = ? order by reading_at",
-                [room],
-            ).fetchnumpy()
-            k = shingle_size or _landed_shingle_size(ml_zone, room)
-            evaluate_room(
-                result,
-                data["reading_at"],
-                data["is_anomaly"],
-                [e for e in episodes if e.room_id == room],
-                k,
-            )
-    return result
-
-
 def _landed_shingle_size(ml_zone: Path, room: str) -> int:
     import json
 
     record = ml_zone / "models" / f"room_id={room}" / "model.json"
     return int(json.loads(record.read_text())["config"]["shingle_size"]) if record.exists() else 1
+
+
+# The detectors the anomaly marts record, and the flag column of each in fct_temperature_anomalies.
+DETECTORS = (
+    ("Random Cut Forest", "is_rcf_flagged"),
+    ("stuck-sensor rule", "is_stuck_flagged"),
+    ("either (the marts' is_anomaly)", "is_anomaly"),
+)
+
+
+def labels_dir(paths: LakePaths) -> Path:
+    """Where the simulator writes its ground truth (``batch-<id>.csv``)."""
+    return paths.lake / "labels" / "sensor_anomalies"
+
+
+def evaluate_marts(paths: LakePaths) -> dict[str, Evaluation]:
+    """Each detector's flags in ``fct_temperature_anomalies`` judged against the labels.
+
+    A flag is attributed through the room model's shingle window (the forest flags a reading
+    because of the k-1 before it); the stuck rule flags the readings of the run themselves.
+    """
+    import duckdb
+
+    from orchestration.relations import Relations
+
+    episodes = read_labels(labels_dir(paths))
+    if not episodes:
+        if list(labels_dir(paths).glob("*.csv")):
+            raise ValueError(
+                "the simulator labelled no anomaly episode (about 3 per type per room per week:"
+                " simulate longer to judge the detectors)"
+            )
+        raise FileNotFoundError(
+            f"no labels under {labels_dir(paths)}: only simulated data (eventlake simulate"
+            " --anomalies, eventlake demo) has ground truth to evaluate against"
+        )
+    if not paths.duckdb_file.exists():
+        raise FileNotFoundError(f"no warehouse at {paths.duckdb_file}; run `eventlake run` first")
+    relation = Relations.from_manifest().model("fct_temperature_anomalies")
+    results = {name: Evaluation() for name, _ in DETECTORS}
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        rooms = [r for (r,) in con.execute(f"select distinct room_id from {relation}").fetchall()]
+        if not rooms:
+            raise FileNotFoundError(
+                f"{relation} is empty: run `eventlake ml score`, then `eventlake ml rebuild-marts`"
+            )
+        for room in sorted(rooms):
+            columns = ", ".join(column for _, column in DETECTORS)
+            data = con.execute(
+                f"select reading_at, {columns} from {relation} where room_id = ?"
+                " order by reading_at",
+                [room],
+            ).fetchnumpy()
+            k = _landed_shingle_size(paths.ml, room)
+            mine = [e for e in episodes if e.room_id == room]
+            for name, column in DETECTORS:
+                window = 1 if column == "is_stuck_flagged" else k
+                evaluate_room(results[name], data["reading_at"], data[column], mine, window)
+    return results
+
+
+def render_detectors(results: dict[str, Evaluation]) -> str:
+    """Precision and recall per anomaly type, one table per detector."""
+    return "\n".join(f"{name}:\n{result.render()}" for name, result in results.items())
+
+
+def evaluate_warehouse(paths: LakePaths) -> str:
+    """`eventlake ml evaluate`: the marts' detectors against the simulator's labels."""
+    return "Detection against the simulator's labels (per anomaly type):\n" + render_detectors(
+        evaluate_marts(paths)
+    )

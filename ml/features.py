@@ -8,6 +8,11 @@ Shingling turns the last k readings of a room into one point (``feature_dim = k`
 sees shape (a jump, a flat line), not just the level. A window never spans a gap longer than
 ``max_gap_seconds`` and never crosses rooms (each room is shingled on its own): the first k-1
 readings of a room, and of every stretch after a long gap, get no window and are not scored.
+
+The gap scales with the room's cadence unless ``max_gap_seconds`` is set: ``MAX_GAP_CADENCE_FACTOR``
+times the room's ``expected_interval_seconds`` in ``dim_rooms`` when the warehouse has that column
+and a value for the room, else times the median interval between its consecutive readings. So an
+hourly room and a minute room both get windows with the default settings.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from ml.config import RcfConfig
+from ml.config import MAX_GAP_CADENCE_FACTOR, RcfConfig
 from orchestration.relations import Relations
 
 SERIES_MODEL = "fct_room_temperature_series"  # located through dbt's manifest
+ROOMS_MODEL = "dim_rooms"
+CADENCE_COLUMN = "expected_interval_seconds"  # dim_rooms' registered or inferred cadence
 
 
 @dataclass(frozen=True)
@@ -36,9 +43,40 @@ class RoomSeries:
     reading_at: np.ndarray  # datetime64[us], UTC
     temperature_c: np.ndarray  # float64
     seconds_since_previous: np.ndarray  # float64, nan for the room's first reading
+    expected_interval_seconds: float | None = None  # dim_rooms' cadence, when the column exists
 
     def __len__(self) -> int:
         return int(self.temperature_c.shape[0])
+
+    @property
+    def cadence_seconds(self) -> float | None:
+        """The room's cadence: dim_rooms' value, else the median interval between readings."""
+        if self.expected_interval_seconds is not None and self.expected_interval_seconds > 0:
+            return float(self.expected_interval_seconds)
+        return infer_cadence_seconds(self.seconds_since_previous)
+
+
+def infer_cadence_seconds(seconds_since_previous: np.ndarray) -> float | None:
+    """Median interval between consecutive readings (None with fewer than two readings)."""
+    gaps = np.asarray(seconds_since_previous, dtype=np.float64)
+    gaps = gaps[np.isfinite(gaps)]
+    return float(np.median(gaps)) if gaps.size else None
+
+
+def room_config(series: RoomSeries, config: RcfConfig) -> RcfConfig:
+    """``config`` with the room's maximum gap filled in (kept when set explicitly).
+
+    The resolved value is what a model records, so scoring shingles exactly as training did.
+    """
+    if config.max_gap_seconds is not None:
+        return config
+    cadence = series.cadence_seconds
+    if cadence is None:
+        raise ValueError(
+            f"room {series.room_id} has {len(series)} reading(s): its cadence cannot be inferred;"
+            " wait for more readings or pass --max-gap-seconds"
+        )
+    return config.with_(max_gap_seconds=max(1, int(np.ceil(MAX_GAP_CADENCE_FACTOR * cadence))))
 
 
 @dataclass(frozen=True)
@@ -111,6 +149,8 @@ def shingle(
 
 
 def build_dataset(series: RoomSeries, config: RcfConfig) -> RoomDataset:
+    """The room's windows; ``config.max_gap_seconds`` unset means the room's cadence decides."""
+    config = room_config(series, config)
     features, rows = shingle(
         series.temperature_c,
         series.seconds_since_previous,
@@ -137,9 +177,13 @@ def read_room_series(
         raise FileNotFoundError(
             f"no warehouse at {duckdb_file}; run `eventlake demo` or `eventlake build` first"
         )
+    rooms_relation = None
     if relation is None:
-        relation = Relations.from_manifest().model(SERIES_MODEL)
+        relations = Relations.from_manifest()
+        relation = relations.model(SERIES_MODEL)
+        rooms_relation = relations.find(ROOMS_MODEL)
     with duckdb.connect(str(duckdb_file), read_only=True) as con:
+        cadences = _registered_cadences(con, rooms_relation)
         try:
             found = con.execute(f"select distinct room_id from {relation}").fetchall()
             known = [room for (room,) in found]
@@ -165,14 +209,37 @@ def read_room_series(
                 seconds_since_previous=np.ma.filled(
                     np.ma.asarray(table["seconds_since_previous"], dtype=np.float64), np.nan
                 ),
+                expected_interval_seconds=cadences.get(room),
             )
+
+
+def _registered_cadences(con: duckdb.DuckDBPyConnection, relation: str | None) -> dict[str, float]:
+    """Each room's ``dim_rooms.expected_interval_seconds``, when the warehouse has that column.
+
+    Older warehouses (and builds before the device registry) have no such column: then every
+    room's cadence is inferred from its readings.
+    """
+    if relation is None:
+        return {}
+    try:
+        columns = con.execute(f"select * from {relation} limit 0").fetchnumpy().keys()
+    except duckdb.Error:
+        return {}
+    if CADENCE_COLUMN not in columns:
+        return {}
+    found = con.execute(
+        f"select room_id, {CADENCE_COLUMN} from {relation} where {CADENCE_COLUMN} > 0"
+    ).fetchall()
+    return {room: float(seconds) for room, seconds in found}
 
 
 # --- The same export on AWS: Athena SQL, so no step there reads a local file ------------------
 #
 # The AWS path cannot call ``read_room_series``: it reads the warehouse table where it lives.
 # These builders write the shingling above as SQL (one window function per lag; a new segment
-# after every gap over ``max_gap_seconds``, as ``shingle`` does) and wrap it in Athena
+# after every gap over ``max_gap_seconds``, as ``shingle`` does; unset, the room's median
+# interval times MAX_GAP_CADENCE_FACTOR, as ``room_config`` infers it: the AWS path does not
+# read dim_rooms' expected_interval_seconds) and wrap it in Athena
 # ``UNLOAD`` to S3 in SageMaker RCF's CSV format: no header, ``%.4f`` values, oldest first.
 # ``relation`` comes from dbt's manifest for the Athena target; ``room_sql`` is a SQL
 # expression for the room (a quoted literal, or a ``'{}'`` placeholder that the state machine
@@ -199,19 +266,40 @@ def shingle_select_sql(relation: str, room_sql: str, config: RcfConfig) -> str:
         for i in range(1, k + 1)
     )
     first_segment = f"lag(segment, {k - 1}) {BY_TIME}" if k > 1 else "segment"
+    if config.max_gap_seconds is not None:
+        max_gap, cadence_cte, cadence_join = str(config.max_gap_seconds), "", ""
+    else:
+        # The room's median interval, as infer_cadence_seconds takes it: the middle one (or the
+        # mean of the middle two) of the known intervals, in SQL every engine runs.
+        max_gap = "cadence.max_gap_seconds"
+        cadence_cte = f"""
+intervals as (
+    select
+        seconds_since_previous,
+        row_number() over (order by seconds_since_previous) as position,
+        count(*) over () as known
+    from series
+    where seconds_since_previous is not null
+),
+cadence as (
+    select ceiling({MAX_GAP_CADENCE_FACTOR} * avg(seconds_since_previous)) as max_gap_seconds
+    from intervals
+    where position between known / 2.0 and known / 2.0 + 1
+),"""
+        cadence_join = "\n    cross join cadence"
     # A window never spans a gap over max_gap_seconds: rows whose window starts in an earlier
     # segment are dropped, and so are a room's first k-1 rows (their lag is null).
     return f"""with series as (
     select reading_id, reading_at, temperature_c, seconds_since_previous
     from {relation}
     where room_id = {room_sql}
-),
+),{cadence_cte}
 segmented as (
     select
-        *,
-        sum(case when seconds_since_previous <= {config.max_gap_seconds} then 0 else 1 end)
+        series.*,
+        sum(case when seconds_since_previous <= {max_gap} then 0 else 1 end)
             over (order by reading_at rows between unbounded preceding and current row) as segment
-    from series
+    from series{cadence_join}
 ),
 windows as (
     select

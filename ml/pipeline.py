@@ -4,6 +4,10 @@ Each step is idempotent. A model's version is a hash of the engine, the configur
 exact training data, so training again on the same data finds the model it already has (and
 keeps its ``trained_at``), and scoring the same data with the same model again is skipped.
 Models are recorded under ``lake/ml/models/room_id=<r>/model.json``.
+
+Each step fails one room at a time: a room that cannot be exported, trained or scored gets a
+report with ``failed=True`` and a detail that says why and what to do, and the other rooms go on.
+The caller decides what a failed room means (the CLI exits non-zero at the end).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 from ingestion.raw_zone import atomic_write_bytes, staging_root_for
 from ingestion.settings import LakePaths
 from ml.config import ENGINES, RcfConfig, SageMakerConfig
-from ml.features import RoomDataset, build_dataset, read_room_series
+from ml.features import RoomDataset, RoomSeries, build_dataset, read_room_series, room_config
 from ml.local_rcf import (
     load_forest,
     save_forest,
@@ -29,6 +33,12 @@ from ml.local_rcf import (
 )
 from ml.results import LandReport, ScoredRoom, land_scores, landed_version
 from ml.sagemaker import SageMakerRcf
+from orchestration.pipeline import ANOMALY_MARTS_SELECTOR
+
+# `eventlake ml rebuild-marts`: the anomaly marts and the stuck-sensor rule that feeds them. The
+# pipeline builds the rule (it reads only the series) in its first dbt step, so a change of the
+# rule's vars reaches the marts only through this selector or a full build.
+REBUILD_MARTS_SELECTOR = f"{ANOMALY_MARTS_SELECTOR} int_temperature_stuck_readings+"
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,36 @@ class StepReport:
     room_id: str
     detail: str
     skipped: bool = False
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """One room's scoring: what landed, or why the room failed."""
+
+    room_id: str
+    landed: LandReport | None = None
+    flagged_readings: int = 0  # readings above the threshold
+    anomaly_events: int = 0  # runs of consecutive flagged readings
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def detail(self) -> str:
+        """Why the room failed (empty when it did not), as ``StepReport.detail`` says it."""
+        return self.error or ""
+
+
+# Failures that belong to one room's data or model (bad input, a missing file, a failed job):
+# reported for that room. Anything else is a bug and stops the step.
+ROOM_ERRORS = (ValueError, OSError, RuntimeError)
+
+
+def failed_rooms(reports: list[StepReport] | list[ScoreReport]) -> list[str]:
+    return [r.room_id for r in reports if r.failed]
 
 
 def model_version(engine: str, config: RcfConfig, data_fingerprint: str) -> str:
@@ -102,13 +142,17 @@ def export(paths: LakePaths, config: RcfConfig, rooms: list[str] | None = None) 
     """Each room's CSV (SageMaker's input) and the readings its lines score, in the ML zone."""
     reports = []
     for series in read_room_series(paths.duckdb_file, rooms):
-        dataset = build_dataset(series, config)
-        folder = paths.ml / "export" / f"room_id={series.room_id}"
-        for name, body in (
-            ("features.csv", dataset.features_csv()),
-            ("rows.csv", dataset.rows_csv()),
-        ):
-            atomic_write_bytes(folder / name, body, staging_root=staging_root_for(paths.ml))
+        try:
+            dataset = build_dataset(series, config)
+            folder = paths.ml / "export" / f"room_id={series.room_id}"
+            for name, body in (
+                ("features.csv", dataset.features_csv()),
+                ("rows.csv", dataset.rows_csv()),
+            ):
+                atomic_write_bytes(folder / name, body, staging_root=staging_root_for(paths.ml))
+        except ROOM_ERRORS as exc:
+            reports.append(StepReport(series.room_id, str(exc), failed=True))
+            continue
         reports.append(
             StepReport(
                 series.room_id,
@@ -116,6 +160,21 @@ def export(paths: LakePaths, config: RcfConfig, rooms: list[str] | None = None) 
             )
         )
     return reports
+
+
+def _training_data(series: RoomSeries, config: RcfConfig) -> tuple[RcfConfig, RoomDataset]:
+    """The room's resolved configuration and windows; a clear error when there are none."""
+    config = room_config(series, config)
+    dataset = build_dataset(series, config)
+    if len(dataset.rows) == 0:
+        cadence = series.cadence_seconds
+        raise ValueError(
+            f"no training points: {len(series):,} readings but no {config.shingle_size} in a row"
+            f" without a gap over {config.max_gap_seconds} s (cadence"
+            f" {'unknown' if cadence is None else f'{cadence:g} s'}); raise --max-gap-seconds"
+            " or lower --shingle-size"
+        )
+    return config, dataset
 
 
 def train(
@@ -136,63 +195,74 @@ def train(
     _check_engine(engine, sagemaker)
     reports = []
     for series in read_room_series(paths.duckdb_file, rooms):
-        dataset = build_dataset(series, config)
-        fingerprint = dataset.fingerprint()
-        version = model_version(engine, config, fingerprint)
-        existing = load_model(paths, series.room_id)
-        if existing is not None and existing.model_version == version:
-            reports.append(StepReport(series.room_id, f"model {version} is current", True))
-            continue
-        if retrain_after is not None and not _due(existing, engine, config, now(), retrain_after):
-            assert existing is not None
+        try:
             reports.append(
-                StepReport(
-                    series.room_id,
-                    f"model {existing.model_version} is not due (trained {existing.trained_at})",
-                    True,
-                )
+                _train_room(paths, series, config, engine, sagemaker, now, retrain_after)
             )
-            continue
-        if engine == "local":
-            forest = train_forest(dataset.features, config)
-            training_scores = score_points(forest, dataset.features)
-            artifact = f"forest-{version}.msgpack"
-            atomic_write_bytes(
-                models_dir(paths, series.room_id) / artifact,
-                save_forest(forest),
-                staging_root=staging_root_for(paths.ml),
-            )
-            trained_at, job = now(), None
-        else:
-            assert sagemaker is not None
-            csv = dataset.features_csv()
-            trained = sagemaker.train(series.room_id, version, fingerprint, csv)
-            training_scores = sagemaker.score(
-                series.room_id, version, fingerprint, csv, len(dataset.rows)
-            )
-            artifact, job = trained["model_data_url"], trained["training_job"]
-            trained_at = trained["trained_at"]
-        record = ModelRecord(
-            room_id=series.room_id,
-            engine=engine,
-            model_version=version,
-            trained_at=trained_at.astimezone(UTC).isoformat(),
-            threshold=threshold_from_scores(training_scores, config),
-            training_points=len(dataset.rows),
-            data_fingerprint=fingerprint,
-            config=asdict(config),
-            artifact=artifact,
-            training_job=job,
-        )
-        _save_model(paths, record)
-        reports.append(
-            StepReport(
-                series.room_id,
-                f"model {version}: {record.training_points:,} points, "
-                f"threshold {record.threshold:.3f}",
-            )
-        )
+        except ROOM_ERRORS as exc:
+            reports.append(StepReport(series.room_id, str(exc), failed=True))
     return reports
+
+
+def _train_room(
+    paths: LakePaths,
+    series: RoomSeries,
+    config: RcfConfig,
+    engine: str,
+    sagemaker: SageMakerRcf | None,
+    now: Callable[[], datetime],
+    retrain_after: timedelta | None,
+) -> StepReport:
+    config, dataset = _training_data(series, config)
+    fingerprint = dataset.fingerprint()
+    version = model_version(engine, config, fingerprint)
+    existing = load_model(paths, series.room_id)
+    if existing is not None and existing.model_version == version:
+        return StepReport(series.room_id, f"model {version} is current", True)
+    if retrain_after is not None and not _due(existing, engine, config, now(), retrain_after):
+        assert existing is not None
+        return StepReport(
+            series.room_id,
+            f"model {existing.model_version} is not due (trained {existing.trained_at})",
+            True,
+        )
+    if engine == "local":
+        forest = train_forest(dataset.features, config)
+        training_scores = score_points(forest, dataset.features)
+        artifact = f"forest-{version}.msgpack"
+        atomic_write_bytes(
+            models_dir(paths, series.room_id) / artifact,
+            save_forest(forest),
+            staging_root=staging_root_for(paths.ml),
+        )
+        trained_at, job = now(), None
+    else:
+        assert sagemaker is not None
+        csv = dataset.features_csv()
+        trained = sagemaker.train(series.room_id, version, fingerprint, csv)
+        training_scores = sagemaker.score(
+            series.room_id, version, fingerprint, csv, len(dataset.rows)
+        )
+        artifact, job = trained["model_data_url"], trained["training_job"]
+        trained_at = trained["trained_at"]
+    record = ModelRecord(
+        room_id=series.room_id,
+        engine=engine,
+        model_version=version,
+        trained_at=trained_at.astimezone(UTC).isoformat(),
+        threshold=threshold_from_scores(training_scores, config),
+        training_points=len(dataset.rows),
+        data_fingerprint=fingerprint,
+        config=asdict(config),
+        artifact=artifact,
+        training_job=job,
+    )
+    _save_model(paths, record)
+    return StepReport(
+        series.room_id,
+        f"model {version}: {record.training_points:,} points, threshold {record.threshold:.3f}"
+        f" (max gap {config.max_gap_seconds} s)",
+    )
 
 
 def _due(
@@ -247,27 +317,44 @@ def score(
     rooms: list[str] | None = None,
     sagemaker: SageMakerRcf | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> list[tuple[LandReport, int]]:
-    """Score every room with its recorded model and land the scores; (report, anomalies) each."""
+) -> list[ScoreReport]:
+    """Score every room with its recorded model and land the scores; one report per room."""
     _check_engine(engine, sagemaker)
-    results = []
+    reports = []
     for series in read_room_series(paths.duckdb_file, rooms):
-        record = load_model(paths, series.room_id)
-        if record is None:
-            raise FileNotFoundError(
-                f"room {series.room_id} has no model; run `eventlake ml train` first"
-            )
-        if record.engine != engine:
-            raise ValueError(
-                f"room {series.room_id}'s model was trained by {record.engine}, not {engine}; "
-                f"train it with --engine {engine} first"
-            )
-        dataset = build_dataset(series, record.rcf_config)
-        landed = landed_version(paths.ml, series.room_id)
-        identity = {"model_version": record.model_version, "data": dataset.fingerprint()}
-        if landed is not None and landed.get("identity") == identity:
-            results.append((LandReport(series.room_id, 0, 0, len(dataset.rows), True), -1))
-            continue
-        scored = score_dataset(record, dataset, paths, sagemaker)
-        results.append((land_scores(scored, paths.ml, now()), scored.anomaly_count))
-    return results
+        try:
+            reports.append(_score_room(paths, series, engine, sagemaker, now))
+        except ROOM_ERRORS as exc:
+            reports.append(ScoreReport(series.room_id, error=str(exc)))
+    return reports
+
+
+def _score_room(
+    paths: LakePaths,
+    series: RoomSeries,
+    engine: str,
+    sagemaker: SageMakerRcf | None,
+    now: Callable[[], datetime],
+) -> ScoreReport:
+    record = load_model(paths, series.room_id)
+    if record is None:
+        raise FileNotFoundError("no model; run `eventlake ml train` for this room first")
+    if record.engine != engine:
+        raise ValueError(
+            f"its model was trained by {record.engine}, not {engine}; "
+            f"train it with --engine {engine} first"
+        )
+    dataset = build_dataset(series, record.rcf_config)
+    landed = landed_version(paths.ml, series.room_id)
+    identity = {"model_version": record.model_version, "data": dataset.fingerprint()}
+    if landed is not None and landed.get("identity") == identity:
+        return ScoreReport(
+            series.room_id, LandReport(series.room_id, 0, 0, len(dataset.rows), True)
+        )
+    scored = score_dataset(record, dataset, paths, sagemaker)
+    return ScoreReport(
+        series.room_id,
+        land_scores(scored, paths.ml, now()),
+        flagged_readings=scored.anomaly_count,
+        anomaly_events=scored.event_count,
+    )

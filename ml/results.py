@@ -66,7 +66,14 @@ class ScoredRoom:
 
     @property
     def anomaly_count(self) -> int:
+        """Flagged readings."""
         return int(self.flags.sum())
+
+    @property
+    def event_count(self) -> int:
+        """Runs of consecutive flagged readings, as int_anomaly_scores_grouped numbers them."""
+        flags = self.flags
+        return int((flags & ~np.concatenate([[False], flags[:-1]])).sum())
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("publish", "publish changed fact partitions as curated Parquet"),
         ("summary", "print rows per layer, quarantine reasons and room statistics"),
         ("dashboards", "write the dashboards (offline HTML pages) from the marts"),
-        ("ml", "Random Cut Forest anomaly detection: export, train, score, evaluate"),
+        ("ml", "anomaly detection: export, train, score, evaluate, rebuild-marts"),
         (
             "mqtt-bridge",
             "land MQTT messages from a broker in the raw zone (stands in for IoT rule)",
@@ -247,32 +247,39 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--reading-interval-seconds",
         type=_positive_int,
-        help="the sensors' cadence that daily coverage expects (default: dbt var, 60)",
+        help="cadence for rooms with none registered and too few readings to infer one"
+        " (default: dbt var, 60)",
     )
 
     ml = sub.choices["ml"]
-    ml.add_argument("step", choices=("export", "train", "score", "evaluate"))
-    ml.add_argument(
-        "--engine", choices=("local", "sagemaker"), default="local", help="default local (krcf)"
-    )
+    ml.add_argument("step", choices=ML_STEPS)
+    # No defaults here: a flag given to a step it does not apply to is refused (_check_ml_flags).
+    ml.add_argument("--engine", choices=("local", "sagemaker"), help="default local (krcf)")
     ml.add_argument("--rooms", help="comma-separated room ids (default: every room)")
     ml.add_argument(
         "--shingle-size", type=_positive_int, help="readings per feature vector (feature_dim)"
+    )
+    ml.add_argument(
+        "--max-gap-seconds",
+        type=_positive_int,
+        help="a window never spans a longer gap (default: 15 x each room's cadence)",
     )
     ml.add_argument("--threshold-sigmas", type=_positive_float, help="mean + N std (default 3)")
     ml.add_argument("--threshold-quantile", type=_fraction, help="flag above this quantile instead")
     ml.add_argument(
         "--when-due",
         action="store_true",
+        default=None,
         help="train: only rooms whose model is missing, changed or older than"
         " $EVENTLAKE_RCF_RETRAIN_AFTER_HOURS (default 168)",
     )
 
     from ingestion import land
-    from orchestration import deploy
+    from orchestration import deploy, devices
 
     land.add_parser(sub, common)
     deploy.add_parser(sub, common)
+    devices.add_parser(sub, common)
 
     return parser
 
@@ -428,7 +435,7 @@ def _run(args: argparse.Namespace) -> int:
         for published in publish_curated(paths):
             print(published.describe())
     elif args.command == "ml":
-        _run_ml(args, paths)
+        return _run_ml(args, paths)
     elif args.command == "mqtt-bridge":
         _run_mqtt_bridge(args, paths)
     elif args.command == "dashboards":
@@ -444,6 +451,10 @@ def _run(args: argparse.Namespace) -> int:
         from orchestration import deploy
 
         deploy.run_cli(args, paths)
+    elif args.command == "devices":
+        from orchestration import devices
+
+        devices.run_cli(args, paths)
     return 0
 
 
@@ -462,40 +473,118 @@ def _first(registered: list[Any], wanted: int, flag: str, noun: str) -> list[Any
     return registered[:wanted]
 
 
-def _run_ml(args: argparse.Namespace, paths: LakePaths) -> None:
-    """One ML step; configuration from EVENTLAKE_RCF_* / EVENTLAKE_SAGEMAKER_* and the flags."""
+ML_STEPS = ("export", "train", "score", "evaluate", "rebuild-marts")
+# The flags each ML step reads; any other flag given to it is a usage error, not ignored.
+_ML_FLAGS: dict[str, tuple[str, ...]] = {
+    "export": ("rooms", "shingle_size", "max_gap_seconds"),
+    "train": (
+        "engine",
+        "rooms",
+        "shingle_size",
+        "max_gap_seconds",
+        "threshold_sigmas",
+        "threshold_quantile",
+        "when_due",
+    ),
+    "score": ("engine", "rooms"),  # the model's own shingling and threshold score
+    "evaluate": (),
+    "rebuild-marts": (),
+}
+_ML_FLAG_HINTS = {
+    "score": "; a model scores with the shingling and threshold it was trained with: pass it to"
+    " `ml train`"
+}
+
+
+def _check_ml_flags(args: argparse.Namespace) -> str | None:
+    """One line naming the flags the step does not apply, or None when every flag applies."""
+    given = [
+        name
+        for names in _ML_FLAGS.values()
+        for name in names
+        if getattr(args, name, None) is not None
+    ]
+    refused = sorted({n for n in given if n not in _ML_FLAGS[args.step]})
+    if not refused:
+        return None
+    shown = ", ".join("--" + name.replace("_", "-") for name in refused)
+    return (
+        f"eventlake ml {args.step}: {shown} does not apply to {args.step}"
+        f"{_ML_FLAG_HINTS.get(args.step, '; see eventlake ml --help')}"
+    )
+
+
+def _run_ml(args: argparse.Namespace, paths: LakePaths) -> int:
+    """One ML step; configuration from EVENTLAKE_RCF_* / EVENTLAKE_SAGEMAKER_* and the flags.
+
+    Rooms fail one at a time: each failed room is printed with its reason, the others go on,
+    and the step exits non-zero at the end when any room failed.
+    """
     from ml import pipeline
     from ml.config import RcfConfig
 
+    refused = _check_ml_flags(args)
+    if refused:
+        print(refused, file=sys.stderr)
+        return EXIT_USAGE
+    if args.step == "rebuild-marts":
+        from orchestration.dbt_runner import run_dbt
+
+        _require_warehouse(paths)
+        run_dbt(["build", "--select", pipeline.REBUILD_MARTS_SELECTOR], paths)
+        print(f"anomaly marts rebuilt (dbt build --select {pipeline.REBUILD_MARTS_SELECTOR})")
+        return 0
+    if args.step == "evaluate":
+        from ml.evaluate import evaluate_warehouse
+
+        print(evaluate_warehouse(paths))
+        return 0
+    engine = args.engine or "local"
     config = RcfConfig.from_env(
         shingle_size=args.shingle_size,
+        max_gap_seconds=args.max_gap_seconds,
         threshold_sigmas=args.threshold_sigmas,
         threshold_quantile=args.threshold_quantile,
     )
     rooms = [r.strip() for r in args.rooms.split(",") if r.strip()] if args.rooms else None
-    runner = pipeline.sagemaker_runner(config) if args.engine == "sagemaker" else None
+    runner = pipeline.sagemaker_runner(config) if engine == "sagemaker" else None
     if args.step == "export":
-        for report in pipeline.export(paths, config, rooms):
-            print(f"{report.room_id}: {report.detail}")
+        reports = pipeline.export(paths, config, rooms)
+        for report in reports:
+            print(f"{report.room_id}: {'FAILED: ' if report.failed else ''}{report.detail}")
     elif args.step == "train":
         from ml.config import retrain_after_from_env
 
         due = retrain_after_from_env() if args.when_due else None
-        for report in pipeline.train(paths, config, args.engine, rooms, runner, retrain_after=due):
-            print(f"{report.room_id}: {report.detail}")
-    elif args.step == "score":
-        for landed, anomalies in pipeline.score(paths, args.engine, rooms, runner):
-            state = (
-                "already scored by this model, skipped"
-                if landed.skipped
-                else f"{anomalies:,} anomalies; {landed.partitions_written} partitions written,"
-                f" {landed.partitions_removed} removed"
-            )
-            print(f"{landed.room_id}: {landed.rows:,} readings scored; {state}")
+        reports = pipeline.train(paths, config, engine, rooms, runner, retrain_after=due)
+        for report in reports:
+            print(f"{report.room_id}: {'FAILED: ' if report.failed else ''}{report.detail}")
     else:
-        from ml.evaluate import evaluate_landed
+        reports = pipeline.score(paths, engine, rooms, runner)
+        for scored in reports:
+            print(f"{scored.room_id}: {_score_line(scored)}")
+    failed = pipeline.failed_rooms(reports)
+    if failed:
+        print(
+            f"eventlake: error: ml {args.step} failed for {len(failed)} of {len(reports)} rooms"
+            f" ({', '.join(failed)}); the reasons are above",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return 0
 
-        print(evaluate_landed(paths.ml, paths.lake / "labels" / "sensor_anomalies").render())
+
+def _score_line(scored: Any) -> str:
+    if scored.failed:
+        return f"FAILED: {scored.error}"
+    landed = scored.landed
+    if landed.skipped:
+        return f"{landed.rows:,} readings scored; already scored by this model, skipped"
+    return (
+        f"{landed.rows:,} readings scored; {scored.anomaly_events:,} anomaly events"
+        f" ({scored.flagged_readings:,} readings flagged); {landed.partitions_written}"
+        f" partitions written, {landed.partitions_removed} removed"
+    )
 
 
 def _batch_line(report: Any, noun: str, done: str) -> str:

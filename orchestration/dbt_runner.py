@@ -1,4 +1,8 @@
-"""Run dbt in-process against this project, with the profile and lake location set up.
+"""Run dbt against this project, with the profile and lake location set up.
+
+Two ways: ``run_dbt`` starts dbt as a child process (one command, e.g. ``eventlake build``);
+``WarmDbt`` runs a sequence of dbt commands in this process and parses the project once for all
+of them (``eventlake run``, where start-up and parsing were most of a small increment).
 
 dbt reads ``profiles.yml`` from the project folder first; it is made from the committed
 ``profiles.yml.example`` when missing, so nobody copies files by hand.
@@ -12,9 +16,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingestion.settings import PROJECT_ROOT, LakePaths
 
@@ -39,7 +45,7 @@ def ensure_profiles(project_dir: Path = PROJECT_ROOT) -> Path:
 def dbt_target_dir() -> Path:
     """dbt's target folder (manifest, run results), where dbt itself puts it: ``$DBT_TARGET_PATH``
     (relative to the project, as dbt reads it), else ``<project>/target``."""
-    return PROJECT_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+    return PROJECT_ROOT / (os.environ.get("DBT_TARGET_PATH") or "target")
 
 
 def dbt_executable() -> str:
@@ -80,6 +86,101 @@ def run_dbt(
             " the dbt output above and in logs/dbt.log"
         )
     return outcome
+
+
+# --------------------------------------------------------------------------- in this process
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in os.environ while inside (dbt's ``env_var`` reads it), restored after."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def release_duckdb() -> None:
+    """Close dbt-duckdb's database handle, which it keeps for the life of the process, so the
+    steps between dbt commands (the ML steps, publish) can open the warehouse file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+class WarmDbt:
+    """dbt commands run in this process on one lake, the project parsed once for all of them.
+
+    The first command parses the project (dbt's start-up, several seconds); the following ones
+    reuse that manifest through dbt's programmatic API. Between commands the DuckDB file is
+    released (``release_duckdb``). Make one per run: a manifest holds what the project and the
+    environment were when it was parsed.
+
+    A SIGINT handled by the caller (``eventlake run`` lets the current step finish) does not
+    reach dbt; with Python's default handler it interrupts dbt, which cancels its queries, and
+    the command fails (DbtError) with what it had finished recorded for ``dbt retry``.
+    """
+
+    def __init__(self, paths: LakePaths, *, quiet: bool = True) -> None:
+        self.paths = paths
+        self.quiet = quiet
+        self.parses = 0  # how many times the project was parsed (once, unless the parse failed)
+        self._manifest: Any = None
+        self._project_dir = ensure_profiles()
+
+    def _common(self) -> list[str]:
+        return ["--project-dir", str(self._project_dir), "--profiles-dir", str(self._project_dir)]
+
+    @property
+    def manifest(self) -> Any:
+        """The parsed project (dbt's Manifest), parsed on first use."""
+        if self._manifest is None:
+            from dbt.cli.main import dbtRunner
+
+            with self._lake_environment({}):
+                parsed = dbtRunner().invoke(["--quiet", "parse", *self._common()])
+            self.parses += 1
+            if not parsed.success:
+                raise DbtError(f"dbt parse failed: {parsed.exception or 'see logs/dbt.log'}")
+            self._manifest = parsed.result
+        return self._manifest
+
+    @contextmanager
+    def _lake_environment(self, extra_env: dict[str, str]) -> Iterator[None]:
+        self.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        with _environment({"EVENTLAKE_DATA_DIR": str(self.paths.data_dir), **extra_env}):
+            try:
+                yield
+            finally:
+                release_duckdb()
+
+    def invoke(self, args: Sequence[str], *, extra_env: dict[str, str] | None = None) -> Any:
+        """Run ``dbt <args>``; its result (for build/run/retry a RunExecutionResult), or
+        DbtError when dbt fails or a node errors."""
+        from dbt.cli.main import dbtRunner
+
+        manifest = self.manifest
+        command = [*(["--quiet"] if self.quiet else []), *args, *self._common()]
+        with self._lake_environment(extra_env or {}):
+            done = dbtRunner(manifest=manifest).invoke(command)
+        if done.exception is not None:  # a KeyboardInterrupt too: dbt has cancelled its queries
+            exc = done.exception
+            raise DbtError(f"dbt {' '.join(args)} failed: {type(exc).__name__}: {exc}") from exc
+        if not done.success:
+            raise DbtError(
+                f"dbt {' '.join(args)} failed; the failing node is in the dbt output above"
+                " and in logs/dbt.log"
+            )
+        return done.result
 
 
 # --------------------------------------------------------------------------- child processes

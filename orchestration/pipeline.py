@@ -17,6 +17,10 @@ The contract a runner can rely on:
   kinds it is the ``eventlake`` CLI arguments that do the same as the local step on its own, with
   ``{data_dir}`` standing for the lake folder (``eventlake --data-dir D <command...>``). The gate
   has no command: it is the runner's own decision.
+- A dbt step with ``narrow_to_new_feeds`` may be narrowed by a runner that knows which raw
+  feeds landed new objects to the models, snapshots and tests downstream of those feeds'
+  sources (``source:<source>.<table>+``, sources named by their ``raw_feed`` meta); the first
+  run and ``--force`` run the whole ``command``. The AWS renderer runs the whole command.
 - ``per_room`` steps work room by room (a Map state over rooms on AWS; one loop locally).
 - ``reads`` and ``writes`` name lake zones and dbt selections, for the docs and the renderers'
   comments; they are descriptive, not paths (paths come from ``ingestion.settings.LakePaths``).
@@ -47,6 +51,7 @@ class Step:
     command: tuple[str, ...]
     parallel_group: str | None = None
     per_room: bool = False
+    narrow_to_new_feeds: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -104,11 +109,15 @@ PIPELINE: tuple[Step, ...] = (
     Step(
         name="dbt_build",
         kind="dbt",
-        description="dbt build of every model, seed, snapshot and test except the anomaly marts",
+        description=(
+            "dbt build of every model, seed, snapshot and test except the anomaly marts"
+            " (locally, after the first run: those downstream of the feeds that landed)"
+        ),
         reads=("raw", "seeds"),
         writes=("warehouse: staging, intermediate, marts, quarantine",),
         skip_when_no_new_data=True,
         command=("build", "--exclude", ANOMALY_MARTS_SELECTOR),
+        narrow_to_new_feeds=True,
     ),
     Step(
         name="ml_export",

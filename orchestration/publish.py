@@ -7,6 +7,12 @@ that built it); partitions that disappeared are removed. Each file is written in
 ``<lake>/.staging/curated`` (outside the zone) and renamed into place, so a reader never sees a
 half-written partition, a crash leaves the previous file intact, and the next publish removes
 what the crash left in staging and rewrites what the manifest does not record yet.
+
+One publish reads a table twice whatever its partition count: one grouped scan fingerprints every
+partition, one scan copies the rows of the changed partitions, sorted once, into a temporary
+table; each partition's file is then a contiguous row range of it. (DuckDB's partitioned
+``COPY ... PARTITION_BY`` would write them in one statement, but it does not keep the rows'
+order inside a file, and the files must be identical whichever partitions a publish rewrites.)
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from ingestion.settings import LakePaths
 from orchestration.relations import Relations
 
 MANIFEST = "_published.json"
+FILE_NAME = "part-0.parquet"
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,9 @@ class PublishedTable:
     partition_columns: tuple[str, ...]
     relation: str = ""
 
-    @property
-    def partition_path(self) -> str:
-        """SQL for a row's partition folder, e.g. ``year=2026/month=11/day=1/hour=5``."""
-        parts = [f"'{column}=' || cast({column} as varchar)" for column in self.partition_columns]
-        return " || '/' || ".join(parts)
+    def partition_path(self, values: tuple[object, ...]) -> str:
+        """A partition's folder, e.g. ``year=2026/month=11/day=1/hour=5``."""
+        return "/".join(f"{c}={v}" for c, v in zip(self.partition_columns, values, strict=True))
 
 
 # The facts the lake serves, by dbt model name; where each lives comes from dbt's manifest.
@@ -68,14 +73,53 @@ class PublishReport:
         )
 
 
-def _partition_versions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> dict[str, str]:
-    """partition path -> a fingerprint of the invocations that built its rows."""
-    rows = con.execute(
-        f"select {table.partition_path} as part,"
-        f" string_agg(distinct _dbt_invocation_id, ',' order by _dbt_invocation_id) || ':' ||"
-        f" count(*) as version from {table.relation} group by 1"
+@dataclass(frozen=True)
+class _Partition:
+    values: tuple[object, ...]
+    version: str  # a fingerprint of the invocations that built its rows, and their count
+    rows: int
+
+
+def _partitions(con: duckdb.DuckDBPyConnection, table: PublishedTable) -> dict[str, _Partition]:
+    """partition path -> its values and version, from one grouped scan of the table."""
+    columns = ", ".join(table.partition_columns)
+    found = con.execute(
+        f"select {columns}, string_agg(distinct _dbt_invocation_id, ','"
+        f" order by _dbt_invocation_id), count(*) from {table.relation} group by all"
     ).fetchall()
-    return {part: version for part, version in rows}
+    partitions = {}
+    for *values, invocations, rows in found:
+        key = tuple(values)
+        if None in key:
+            raise ValueError(
+                f"{table.relation} has {rows:,} rows with a null partition column"
+                f" ({', '.join(table.partition_columns)}); fix the model (its not_null tests"
+                " say which), then publish again"
+            )
+        partitions[table.partition_path(key)] = _Partition(key, f"{invocations}:{rows}", rows)
+    return partitions
+
+
+def _stage_changed_rows(
+    con: duckdb.DuckDBPyConnection, table: PublishedTable, changed: list[_Partition]
+) -> dict[tuple[object, ...], tuple[int, int]]:
+    """Copy the changed partitions' rows into a temporary table, sorted by partition then by
+    every column (the order of the files); partition values -> its (first, last) rowid."""
+    columns = table.partition_columns
+    names = ", ".join(columns)
+    every = [name for name, *_ in con.execute(f"describe {table.relation}").fetchall()]
+    order = ", ".join(f'"{c}"' for c in [*columns, *(c for c in every if c not in columns)])
+    keys = ", ".join("(" + ", ".join("?" for _ in columns) + ")" for _ in changed)
+    con.execute("drop table if exists temp.publish_rows")
+    con.execute(
+        f"create temp table publish_rows as select * from {table.relation}"
+        f" semi join (values {keys}) as changed({names}) using ({names}) order by {order}",
+        [value for part in changed for value in part.values],
+    )
+    ranges = con.execute(
+        f"select {names}, min(rowid), max(rowid) from temp.publish_rows group by all"
+    ).fetchall()
+    return {tuple(first_values): (low, high) for *first_values, low, high in ranges}
 
 
 def publish_table(
@@ -92,20 +136,23 @@ def publish_table(
     published: dict[str, str] = (
         json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     )
-    current = _partition_versions(con, table)
-    written = rows = 0
-    for part, version in sorted(current.items()):
-        final = target / part / "part-0.parquet"
-        if published.get(part) == version and final.exists():
-            continue
+    current = _partitions(con, table)
+    changed = {
+        path: part
+        for path, part in sorted(current.items())
+        if published.get(path) != part.version or not (target / path / FILE_NAME).exists()
+    }
+    ranges = _stage_changed_rows(con, table, list(changed.values())) if changed else {}
+    for path, part in changed.items():
+        low, high = ranges[part.values]
+        final = target / path / FILE_NAME
         staging.mkdir(parents=True, exist_ok=True)
         tmp = staging_file(staging)
         try:
             con.execute(
                 f"copy (select * exclude ({', '.join(table.partition_columns)})"
-                f" from {table.relation} where {table.partition_path} = ? order by all)"
-                f" to '{tmp}' (format parquet, compression zstd)",
-                [part],
+                f" from temp.publish_rows where rowid between {low} and {high})"
+                f" to '{tmp}' (format parquet, compression zstd)"
             )
             final.parent.mkdir(parents=True, exist_ok=True)
             crash_point("before-rename")
@@ -113,23 +160,20 @@ def publish_table(
         finally:
             tmp.unlink(missing_ok=True)
         crash_point("partition-published")
-        published[part] = version
-        written += 1
-        rows += con.execute(
-            f"select count(*) from {table.relation} where {table.partition_path} = ?",
-            [part],
-        ).fetchone()[0]
+        published[path] = part.version
+    con.execute("drop table if exists temp.publish_rows")
     removed = 0
-    for part in sorted(set(published) - set(current)):
-        shutil.rmtree(target / part, ignore_errors=True)
-        del published[part]
+    for path in sorted(set(published) - set(current)):
+        shutil.rmtree(target / path, ignore_errors=True)
+        del published[path]
         removed += 1
     atomic_write_bytes(
         manifest_path,
         json.dumps(published, indent=1, sort_keys=True).encode(),
         staging_root=staging,
     )
-    return PublishReport(name, written, removed, len(current) - written, rows)
+    rows = sum(part.rows for part in changed.values())
+    return PublishReport(name, len(changed), removed, len(current) - len(changed), rows)
 
 
 def publish_curated(

@@ -24,7 +24,7 @@ OUTCOMES = ("succeeded", "skipped", "failed", "interrupted")
 @dataclass(frozen=True)
 class StepRecord:
     name: str
-    status: str  # ran, skipped (no new data), done (by an earlier attempt), failed, not reached
+    status: str  # ran, skipped (no new data), done (by an earlier attempt), failed
     seconds: float
     detail: str
     rows: int | None = None  # rows or lines the step wrote, where that is meaningful

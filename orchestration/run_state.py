@@ -81,6 +81,8 @@ class PendingRun:
     new_data: bool | None = None  # the gate's decision, once made
     new_raw_objects: int = 0
     seen: list[str] = field(default_factory=list)  # raw objects listed by the gate
+    # The raw feeds that landed new objects, per the gate; None: every feed (first or forced run)
+    new_feeds: list[str] | None = None
 
     def save(self, paths: LakePaths) -> None:
         _write_json(runs_dir(paths) / "pending.json", asdict(self), paths)
@@ -115,6 +117,11 @@ def raw_objects(paths: LakePaths) -> set[str]:
     return found
 
 
+def feeds_of(objects: set[str]) -> list[str]:
+    """The raw feeds (the raw zone's top folders) that ``objects`` belong to, sorted."""
+    return sorted({Path(name).parts[0] for name in objects if Path(name).parts})
+
+
 def last_success_objects(paths: LakePaths) -> set[str] | None:
     """The raw objects the last successful run had seen; None before the first success."""
     path = runs_dir(paths) / "last_success.json"
@@ -136,8 +143,8 @@ def dbt_state_dir(paths: LakePaths, run_id: str, step: str) -> Path:
 def keep_dbt_results(paths: LakePaths, run_id: str, step: str) -> Path | None:
     """Copy a failed dbt step's ``run_results.json`` aside for ``dbt retry --state`` on resume.
 
-    dbt overwrites ``target/run_results.json`` with every command, so the copy is what lets a
-    resumed run retry exactly the nodes that failed or were skipped.
+    dbt overwrites ``run_results.json`` in its target folder with every command, so the copy is
+    what lets a resumed run retry exactly the nodes that failed or were skipped.
     """
     results = dbt_target_dir() / "run_results.json"
     if not results.exists():

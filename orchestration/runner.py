@@ -3,13 +3,18 @@
 One run, under a lock, walks the pipeline in order:
 
 - the imports land what is pending; the gate then asks whether a new raw object arrived since
-  the last successful run, and when none did, the rest is skipped (``force`` overrides);
+  the last successful run, and when none did, the rest is skipped (``force`` overrides); when
+  some did, the main dbt build covers only what is downstream of the feeds that received them;
+- dbt runs in this process (``WarmDbt``): the project is parsed once per run, and the DuckDB
+  file is released between dbt commands for the ML steps and publish;
 - a failed or interrupted run is resumed by the next one at the step where it stopped: the steps
   it completed are not repeated, a dbt step that failed is continued with ``dbt retry`` (only the
   nodes that errored or were skipped), the other steps are idempotent;
-- every attempt appends a run record to the lake (``orchestration.run_records``);
-- SIGINT/SIGTERM let the current step finish, then the run stops (resumable); a second signal
-  aborts at once.
+- every attempt that ends (succeeded, skipped, failed or interrupted by a signal) appends a run
+  record to the lake (``orchestration.run_records``); a killed process (kill -9) writes none, and
+  the next run resumes its pending state;
+- SIGINT/SIGTERM let the current step finish (a dbt command included), then the run stops
+  (resumable); a second signal aborts at once.
 
 ``EVENTLAKE_RUN_FAIL_AT=<step>`` injects a failure, for the resume tests and for rehearsing a
 recovery: a non-dbt step does its work and then fails (so the re-run proves it idempotent); a
@@ -19,25 +24,27 @@ so nodes before it succeed and ``dbt retry`` has real work. ``<step>:<model>`` p
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from ingestion.settings import LakePaths
 from orchestration import run_state
-from orchestration.dbt_runner import dbt_target_dir
 from orchestration.pipeline import PIPELINE, Step
 from orchestration.run_records import RunRecord, StepRecord, append_record
 from orchestration.run_state import PendingRun, RunLock
+
+if TYPE_CHECKING:
+    from orchestration.dbt_runner import WarmDbt
 
 FAIL_AT_ENV = "EVENTLAKE_RUN_FAIL_AT"
 DBT_FAIL_NODE_ENV = "EVENTLAKE_DBT_FAIL_NODE"
@@ -126,6 +133,14 @@ class _Context:
     options: RunOptions
     say: Callable[[str], None]
     resuming_step: str | None  # the step a resumed run failed at, if any
+    warm_dbt: WarmDbt | None = None  # made by the first dbt step, kept for the run
+
+    def dbt(self) -> WarmDbt:
+        if self.warm_dbt is None:
+            from orchestration.dbt_runner import WarmDbt
+
+            self.warm_dbt = WarmDbt(self.paths)
+        return self.warm_dbt
 
 
 def _sources(paths: LakePaths, name: str) -> Path:
@@ -177,6 +192,7 @@ def _gate(ctx: _Context) -> tuple[str, int | None]:
     ctx.pending.new_data = before is None or bool(new) or ctx.options.force
     ctx.pending.new_raw_objects = len(new)
     ctx.pending.seen = sorted(listing)
+    ctx.pending.new_feeds = None if before is None or ctx.options.force else run_state.feeds_of(new)
     if before is None:
         detail = f"first run: {len(listing):,} raw objects"
     elif new:
@@ -189,55 +205,92 @@ def _gate(ctx: _Context) -> tuple[str, int | None]:
 
 
 def _dbt(step: Step, ctx: _Context) -> tuple[str, int | None]:
-    from orchestration.dbt_runner import run_dbt
-
     node = _injected(step)
     env = {DBT_FAIL_NODE_ENV: node} if node else {DBT_FAIL_NODE_ENV: ""}
     state = run_state.dbt_state_dir(ctx.paths, ctx.pending.run_id, step.name)
     retry = ctx.resuming_step == step.name and (state / "run_results.json").exists()
-    args = ["retry", "--state", str(state)] if retry else list(step.command)
+    args = ["retry", "--state", str(state)] if retry else _dbt_command(step, ctx)
+    # A dbt that fails before writing results must not leave an older command's results to be
+    # kept as this step's (dbt retry would then find nothing to retry and pass).
+    (run_state.dbt_target_dir() / "run_results.json").unlink(missing_ok=True)
     try:
-        run_dbt(args, ctx.paths, quiet=True, extra_env=env)
+        done = ctx.dbt().invoke(args, extra_env=env)
     except Exception:
         run_state.keep_dbt_results(ctx.paths, ctx.pending.run_id, step.name)
         raise
-    statuses = _dbt_statuses()
-    shown = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    statuses: dict[str, int] = {}
+    for result in done.results:
+        statuses[str(result.status)] = statuses.get(str(result.status), 0) + 1
+    shown = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "nothing to do"
     return f"dbt {' '.join(args[:1] if retry else args)}: {shown}", None
 
 
-def _dbt_statuses() -> dict[str, int]:
-    results = dbt_target_dir() / "run_results.json"
-    counts: dict[str, int] = {}
-    for result in json.loads(results.read_text())["results"]:
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-    return counts
+def _dbt_command(step: Step, ctx: _Context) -> list[str]:
+    """The step's dbt arguments; narrowed to the feeds that landed new objects when it may be."""
+    command = list(step.command)
+    feeds = ctx.pending.new_feeds
+    if not step.narrow_to_new_feeds or feeds is None:
+        return command
+    return [command[0], "--select", *_downstream_of_feeds(ctx.dbt().manifest, feeds), *command[1:]]
+
+
+def _downstream_of_feeds(manifest: Any, feeds: list[str]) -> list[str]:
+    """dbt selectors for what reads the given raw feeds (sources with a ``raw_feed`` meta) and
+    for the sources no feed lands (the run records and the ML scores, which every run writes;
+    the step's own ``--exclude`` still applies)."""
+    selectors = []
+    for source in sorted(manifest.sources.values(), key=lambda s: s.unique_id):
+        feed = source.meta.get("raw_feed")
+        if feed is None or feed in feeds:
+            selectors.append(f"source:{source.source_name}.{source.name}+")
+    return selectors
 
 
 def _ml(step: Step, ctx: _Context) -> tuple[str, int | None]:
+    """One ML step over every room. A room that fails is named in the step's detail and the run
+    goes on (its data would fail every resume the same way, and the other rooms' anomalies
+    still reach the marts); the step fails only when rooms were tried and every one failed."""
     from ml import pipeline
     from ml.config import RcfConfig, retrain_after_from_env
 
     config = RcfConfig.from_env()
     if step.name == "ml_export":
         reports = pipeline.export(ctx.paths, config)
-        return f"{len(reports)} rooms' features exported (shingle {config.shingle_size})", None
+        detail = f"{len(reports)} rooms' features exported (shingle {config.shingle_size})"
+        return _room_failures(step, reports, detail, ctx), None
     if step.name == "ml_train":
         due = retrain_after_from_env()
         reports = pipeline.train(ctx.paths, config, retrain_after=due)
-        trained = sum(not r.skipped for r in reports)
-        return (
+        trained = sum(not r.skipped and not r.failed for r in reports)
+        detail = (
             f"{trained} of {len(reports)} room models trained"
             f" (retrained after {due.total_seconds() / 3600:g} h or a new engine/configuration)"
-        ), None
+        )
+        return _room_failures(step, reports, detail, ctx), None
     if step.name == "ml_score":
         scored = pipeline.score(ctx.paths)
-        landed = [r for r, _ in scored if not r.skipped]
-        anomalies = sum(n for r, n in scored if not r.skipped)
-        return (
-            f"{len(landed)} of {len(scored)} rooms re-scored ({anomalies:,} anomalies flagged)"
-        ), sum(r.rows for r in landed)
+        landed = [r.landed for r in scored if r.landed is not None and not r.landed.skipped]
+        flagged = sum(r.flagged_readings for r in scored)
+        events = sum(r.anomaly_events for r in scored)
+        detail = (
+            f"{len(landed)} of {len(scored)} rooms re-scored ({events:,} anomaly events,"
+            f" {flagged:,} readings flagged)"
+        )
+        return _room_failures(step, scored, detail, ctx), sum(r.rows for r in landed)
     raise ValueError(f"no local action for ML step {step.name!r}")
+
+
+def _room_failures(step: Step, reports: Sequence[Any], detail: str, ctx: _Context) -> str:
+    """``detail`` with the failed rooms named (each said with its reason); raises if all failed."""
+    from ml.pipeline import failed_rooms
+
+    failed = failed_rooms(reports)
+    for report in reports:
+        if report.failed:
+            ctx.say(f"    room {report.room_id} FAILED: {report.detail}")
+    if failed and len(failed) == len(reports):
+        raise RuntimeError(f"{step.name} failed for every room ({', '.join(failed)}); see above")
+    return f"{detail}; failed: {', '.join(failed)}" if failed else detail
 
 
 def _publish(ctx: _Context) -> tuple[str, int | None]:
@@ -466,7 +519,13 @@ def run_every(
     with stop.installed(say):
         next_at = time.monotonic()
         while True:
-            result = run_pipeline(paths, options, say, stop)
+            try:
+                result = run_pipeline(paths, options, say, stop)
+            except Exception as exc:  # a bug in one run must not end the schedule
+                say(f"the run failed unexpectedly ({type(exc).__name__}: {exc}); next tick resumes")
+                result = RunResult("failed", EXIT_FAILED, [], None)
+            # --restart discards the unfinished run once, not at every tick.
+            options = replace(options, restart=False)
             if stop.requested:
                 say(f"schedule stopped on {stop.signal_name}")
                 return EXIT_OK if result.outcome != "interrupted" else EXIT_INTERRUPTED

@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, str | tuple[str, str]], ...] = (
     ("staging: history files", "stg_sensor_history__readings"),
     ("staging: db extract", "stg_sensor_db__temperatures"),
     ("accepted readings (all feeds)", "int_temperature_readings_unioned"),
+    ("conflicting duplicates", "int_temperature_reading_conflicts"),
     ("quarantined lines", "quarantine_rejected_rows"),
     ("fct_temperature_readings", "fct_temperature_readings"),
     ("agg_room_daily_temperatures", "agg_room_daily_temperatures"),
@@ -41,6 +42,8 @@ _NAMES = {relation for _, relation in LAYERS} | {
     "fct_traffic_measurements",
     "agg_traffic_segment_minutes",
     "agg_seismic_utm_zones",
+    "int_temperature_reading_conflicts",
+    "dim_rooms",
 }
 
 
@@ -48,6 +51,8 @@ _NAMES = {relation for _, relation in LAYERS} | {
 class RunSummary:
     layer_rows: list[tuple[str, int]] = field(default_factory=list)
     quarantine: list[tuple[str, str, int]] = field(default_factory=list)
+    # conflict kind (within_feed | between_feeds), readings, losing lines
+    conflicts: list[tuple[str, int, int]] = field(default_factory=list)
     rooms: list[tuple] = field(default_factory=list)
     # measurements, of which landed in another hour than measured, hours, late-arrival hours
     traffic: tuple[int, int, int] = (0, 0, 0)
@@ -65,14 +70,16 @@ class RunSummary:
         lines += [
             f"  {feed:<16} {reason:<26} {count:>8,}" for feed, reason, count in self.quarantine
         ]
-        lines.append("Per-room statistics (all days):")
+        lines += self._conflict_lines()
+        lines.append("Per-room statistics (all days; coverage against each room's cadence):")
         lines.append(
             f"  {'room':<6} {'readings':>9} {'min °C':>7} {'mean °C':>8} {'max °C':>7}"
-            f" {'stddev':>7} {'coverage':>9}"
+            f" {'stddev':>7} {'coverage':>9} {'cadence':>18}"
         )
         lines += [
-            f"  {room:<6} {count:>9,} {low:>7.2f} {mean:>8.2f} {high:>7.2f} {sd:>7.2f} {cov:>8.1%}"
-            for room, count, low, mean, high, sd, cov in self.rooms
+            f"  {room:<6} {count:>9,} {low:>7.2f} {mean:>8.2f} {high:>7.2f} {_num(sd, '7.2f')}"
+            f" {cov:>8.1%} {f'{interval:,} s ({source})':>18}"
+            for room, count, low, mean, high, sd, cov, interval, source in self.rooms
         ]
         measurements, elsewhere, hours = self.traffic
         lines.append(
@@ -87,7 +94,7 @@ class RunSummary:
             for segment, direction, minutes, low in self.jam_segments
         ]
         if self.anomalies:
-            lines.append("Anomalies found per room (Random Cut Forest):")
+            lines.append("Anomalies found per room (Random Cut Forest and the stuck-sensor rule):")
             lines.append(f"  {'room':<6} {'scored':>9} {'flagged':>8} {'events':>7} {'days':>5}")
             lines += [
                 f"  {room:<6} {scored:>9,} {flagged:>8,} {events:>7,} {days:>5}"
@@ -106,6 +113,28 @@ class RunSummary:
             for zone, n, avg, deepest, mag, lat, lon in self.deepest_zones
         ]
         return "\n".join(lines)
+
+    def _conflict_lines(self) -> list[str]:
+        readings = sum(n for _, n, _ in self.conflicts)
+        if not readings:
+            return ["Conflicting duplicates (same room and time, different values): none"]
+        by_kind = {kind: (n, lost) for kind, n, lost in self.conflicts}
+        within, within_lost = by_kind.get("within_feed", (0, 0))
+        between, between_lost = by_kind.get("between_feeds", (0, 0))
+        return [
+            f"Conflicting duplicates (same room and time, different values): {readings:,} readings",
+            f"  within one feed (latest landing won)      {within:>9,} readings,"
+            f" {within_lost:,} losing lines",
+            f"  between feeds (live > db extract > files) {between:>9,} readings,"
+            f" {between_lost:,} losing lines",
+            "  every one, with its winning and losing values: int_temperature_reading_conflicts",
+        ]
+
+
+def _num(value: float | None, spec: str) -> str:
+    """A number in ``spec``, or a dash of the same width when there is none (one reading)."""
+    width = int(spec.split(".")[0])
+    return f"{value:{spec}}" if value is not None else f"{'-':>{width}}"
 
 
 def _relation(relations: Relations, name: str | tuple[str, str]) -> str:
@@ -131,14 +160,21 @@ def read_summary(paths: LakePaths, relations: Relations | None = None) -> RunSum
             "select feed, rejection_reason, count(*)"
             f" from {rel['quarantine_rejected_rows']} group by all order by 1, 3 desc, 2"
         ).fetchall()
+        summary.conflicts = con.execute(
+            "select conflict_kind, count(*), sum(losing_line_count)"
+            f" from {rel['int_temperature_reading_conflicts']} group by 1 order by 1"
+        ).fetchall()
         summary.rooms = con.execute(
-            "select room_id, sum(reading_count), min(min_temperature_c),"
-            " sum(mean_temperature_c * reading_count) / sum(reading_count),"
-            " max(max_temperature_c),"
+            "select d.room_id, sum(d.reading_count), min(d.min_temperature_c),"
+            " sum(d.mean_temperature_c * d.reading_count) / sum(d.reading_count),"
+            " max(d.max_temperature_c),"
             f" (select stddev_samp(temperature_c) from {rel['fct_temperature_readings']} f"
             "   where f.room_id = d.room_id),"
-            " sum(reading_count) / sum(expected_reading_count)"
-            f" from {rel['agg_room_daily_temperatures']} d group by room_id order by room_id"
+            " sum(d.reading_count) / sum(d.expected_reading_count),"
+            " any_value(d.expected_interval_seconds), any_value(r.cadence_source)"
+            f" from {rel['agg_room_daily_temperatures']} d"
+            f" left join {rel['dim_rooms']} r on r.room_id = d.room_id"
+            " group by d.room_id order by d.room_id"
         ).fetchall()
         summary.traffic = con.execute(
             "select count(*), count(*) filter (date_trunc('hour', landed_at) <> measured_hour),"

@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import logging
-import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,11 +148,24 @@ def _decode_value(encoded: Mapping[str, Any]) -> Any:
 def state_path(
     paths: LakePaths, url: str | URL, table: str, schema: str | None = None, feed: str = FEED
 ) -> Path:
-    """Where the mark of (source, table, feed) is kept: one JSON file per extraction."""
-    identity = f"{safe_url(url)}|{schema or ''}|{table}|{feed}"
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    """Where the mark of (source, table, feed) is kept: one JSON file per extraction.
+
+    A database file inside the data folder (the demo's SQLite) is named relative to the folder,
+    so a copied or moved data folder keeps its marks instead of extracting everything again.
+    """
+    source = safe_url(url)
+    for folder in {str(paths.data_dir.resolve()), str(paths.data_dir)}:
+        source = source.replace(folder, "<data-dir>")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{schema + '.' if schema else ''}{table}")
-    return paths.state / STATE_DIR / f"{slug}-{feed}-{digest}.json"
+
+    def named(identity_source: str) -> Path:
+        identity = f"{identity_source}|{schema or ''}|{table}|{feed}"
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        return paths.state / STATE_DIR / f"{slug}-{feed}-{digest}.json"
+
+    legacy = named(safe_url(url))  # marks saved before the data-folder-relative name
+    current = named(source)
+    return legacy if legacy.exists() and not current.exists() else current
 
 
 def _saved_mark(path: Path) -> dict[str, Any] | None:
@@ -365,26 +377,37 @@ def demo_rows(
     end: datetime,
     cadence: timedelta,
     seed: int,
+    physics_seed: int | None = None,
 ) -> Iterable[dict[str, Any]]:
-    """Realistic readings: per-room base, a daily cycle peaking mid-afternoon, sensor noise.
+    """The sensor simulator's readings (``ingestion.sensors``: per-room base, daily cycle, noise).
 
-    ``updated_at`` is the hourly batch load that wrote the row (many rows share one value, which
-    exercises the key tie-break). Rows 7 and 13 of every 500 are bad: NULL ``temp``, unknown room.
+    ``physics_seed`` (default ``seed``) picks the rooms' physics: the live simulation's seed makes
+    the table continue the live feed's levels. ``updated_at`` is the hourly batch load that wrote
+    the row (many rows share one value, which exercises the key tie-break). Rows 7 and 13 of every
+    500 are bad: NULL ``temp``, unknown room.
     """
-    import math
+    from ingestion.sensors import SimulationConfig, simulate_temperatures
 
-    rng = random.Random(seed)
-    base = {room: rng.uniform(19.0, 23.0) for room in rooms}
-    amplitude = {room: rng.uniform(0.8, 2.0) for room in rooms}
+    aware = start if start.tzinfo else start.replace(tzinfo=UTC)
+    until = end if end.tzinfo else end.replace(tzinfo=UTC)
+    if until <= aware:
+        return
+    config = SimulationConfig(
+        rooms=list(rooms),
+        start=aware,
+        end=until,
+        cadence=cadence,
+        seed=seed,
+        physics_seed=physics_seed,
+    )
+    step_seconds, temps = simulate_temperatures(config)
     row_id = 0
-    moment = start
-    while moment < end:
-        hour_of_day = moment.hour + moment.minute / 60
-        cycle = math.sin((hour_of_day - 9.0) / 24 * 2 * math.pi)
+    for step, epoch in enumerate(step_seconds.tolist()):
+        moment = datetime.fromtimestamp(epoch, UTC).replace(tzinfo=start.tzinfo)
         loaded = moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, minutes=5)
-        for room in rooms:
+        for r, room in enumerate(rooms):
             row_id += 1
-            temp: float | None = round(base[room] + amplitude[room] * cycle + rng.gauss(0, 0.15), 2)
+            temp: float | None = round(float(temps[r, step]), 2)
             room_id = room
             if row_id % 500 == 7:  # a sensor that reported nothing
                 temp = None
@@ -397,7 +420,6 @@ def demo_rows(
                 "measured_at": moment,
                 "updated_at": loaded,
             }
-        moment += cadence
 
 
 def create_demo_database(
@@ -409,12 +431,14 @@ def create_demo_database(
     seed: int = 42,
     *,
     table: str = DEFAULT_TABLE,
+    physics_seed: int | None = None,
 ) -> int:
     """(Re)create ``table`` at ``url`` filled with demo readings; returns the number of rows.
 
     Defaults: the SQLite file of :func:`default_demo_url`, every room of ``seeds/rooms.csv``, and
     the 14 days up to the current hour (UTC, stored naive), so the history overlaps the live feed
-    and the downstream de-duplication has work to do. Deterministic for given arguments.
+    and the downstream de-duplication has work to do. Deterministic for given arguments;
+    ``physics_seed`` as :func:`demo_rows` takes it.
     """
     url = url or default_demo_url()
     rooms = list(rooms) if rooms is not None else _demo_rooms()
@@ -439,7 +463,7 @@ def create_demo_database(
         count = 0
         batch: list[dict[str, Any]] = []
         with engine.begin() as conn:
-            for row in demo_rows(rooms, start, end, cadence, seed):
+            for row in demo_rows(rooms, start, end, cadence, seed, physics_seed):
                 batch.append(row)
                 if len(batch) >= 5_000:
                     conn.execute(target.insert(), batch)

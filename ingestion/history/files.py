@@ -45,6 +45,8 @@ from ingestion.source_files import (
     SourceFile,
     already_imported,
     list_sources,
+    manifest_entry,
+    manifest_key,
     open_binary,
     save_manifest,
 )
@@ -212,13 +214,14 @@ def import_history_files(
     with _progress(progress) as bar:
         for src in sources:
             report.files_seen += 1
-            if already_imported(src, manifest.get(src.uri)):
+            key = manifest_key(src, paths.data_dir)
+            if already_imported(src, manifest_entry(manifest, src, paths.data_dir)):
                 report.files_skipped += 1
                 continue
             # The file's content as listed (before reading adds a sha256) and the object size
             # fix its objects' boundaries, so they name the objects of a replay after a crash.
             batch = json.dumps(
-                [feed, stream, src.uri, src.fingerprint, max_lines_per_object], sort_keys=True
+                [feed, stream, key, src.fingerprint, max_lines_per_object], sort_keys=True
             )
             lines = sequence = 0
             for line in csv_payloads(src, s3_client, mapping, report):
@@ -233,7 +236,8 @@ def import_history_files(
                 flush(batch, sequence)
             bar.update(lines % _PROGRESS_EVERY)
             report.files_imported += 1
-            manifest[src.uri] = {
+            manifest.pop(src.uri, None)
+            manifest[key] = {
                 "fingerprint": src.fingerprint,
                 "lines": lines,
                 "imported_at": utcnow().isoformat(),

@@ -38,6 +38,8 @@ from ingestion.source_files import (
     already_imported,
     list_sources,
     load_manifest,
+    manifest_entry,
+    manifest_key,
     open_binary,
     save_manifest,
 )
@@ -123,12 +125,13 @@ def import_seismic_files(
         for src in sources:
             report.files_seen += 1
             bar.update(1)
-            if already_imported(src, manifest.get(src.uri)):
+            key = manifest_key(src, paths.data_dir)
+            if already_imported(src, manifest_entry(manifest, src, paths.data_dir)):
                 report.files_skipped += 1
                 continue
             # Named by the file's listed content: a re-run after a crash between landing and
             # the manifest finds the object and does not land it twice.
-            object_id = batch_object_id(json.dumps([src.uri, src.fingerprint], sort_keys=True), 0)
+            object_id = batch_object_id(json.dumps([key, src.fingerprint], sort_keys=True), 0)
             lines, kind = normalise_file_lines(_read_text(src, s3_client))
             try:
                 report.objects.append(
@@ -141,7 +144,8 @@ def import_seismic_files(
                 ) from exc
             report.files_imported += 1
             report.kinds[kind] += 1
-            manifest[src.uri] = {
+            manifest.pop(src.uri, None)
+            manifest[key] = {
                 "fingerprint": src.fingerprint,
                 "kind": kind,
                 "imported_at": utcnow().isoformat(),

@@ -8,6 +8,7 @@ from ingestion.sensors.simulator import (
     SimulationResult,
     load_room_ids,
     simulate,
+    simulate_temperatures,
 )
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "SimulationResult",
     "load_room_ids",
     "simulate",
+    "simulate_temperatures",
     "write_ground_truth",
 ]

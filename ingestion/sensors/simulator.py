@@ -66,6 +66,9 @@ class SimulationConfig:
     (Firehose is at-least-once), ``late_fraction`` arrive minutes to hours late.
     ``dropout_fraction`` of all scheduled readings are never sent (short gaps of 1-10 readings).
     ``anomalies`` is False, True (3 episodes per type per room per week) or that rate.
+    ``physics_seed`` picks each room's physics (base level, sensor offset, daily swing, noise
+    level; default ``seed``): feeds that continue one another, like the demo's history files,
+    database and live feed, share it and the same rooms, and differ only in their noise.
     """
 
     rooms: Sequence[str]
@@ -81,6 +84,7 @@ class SimulationConfig:
     # Nothing can arrive after "now": a simulation ending at the current hour caps its late and
     # duplicate deliveries here instead of landing objects named in the future.
     arrivals_not_after: datetime | None = None
+    physics_seed: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rooms", tuple(self.rooms))
@@ -199,7 +203,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     n_rooms, n_steps, cadence = len(rooms), config.steps, config.cadence_seconds
     step_seconds = int(config.start.timestamp()) + cadence * np.arange(n_steps, dtype=np.int64)
 
-    temps = _physics(n_rooms, step_seconds, physics_rng)
+    temps = _physics(n_rooms, step_seconds, physics_rng, _room_rng(config))
     episodes, in_episode = inject_anomalies(
         temps, step_seconds, rooms, cadence, config.anomaly_rate, anomaly_rng
     )
@@ -277,13 +281,43 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     )
 
 
-def _physics(n_rooms: int, step_seconds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Rooms x steps temperatures: base level, sensor offset, daily cycle, gaussian noise."""
-    base = rng.uniform(18.0, 24.0, n_rooms)
-    sensor_offset = rng.normal(0.0, 0.4, n_rooms)  # calibration error of each room's sensor
-    amplitude = rng.uniform(1.0, 3.0, n_rooms)
-    peak_hour = rng.normal(15.0, 0.75, n_rooms)  # warmest mid-afternoon (UTC, sensors' clock)
-    noise_sd = rng.uniform(0.05, 0.2, n_rooms)
+def _room_rng(config: SimulationConfig) -> np.random.Generator | None:
+    """The generator of the rooms' physics when ``physics_seed`` differs from ``seed``: the one
+    a simulation seeded ``physics_seed`` uses, so its rooms come out the same."""
+    if config.physics_seed is None or config.physics_seed == config.seed:
+        return None
+    return np.random.default_rng(np.random.SeedSequence(config.physics_seed).spawn(6)[0])
+
+
+def simulate_temperatures(config: SimulationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``(step_seconds, temps)``: every room's clean series (rooms x steps, °C, unrounded), the
+    physics of :func:`simulate` without anomalies or faults, for sources that keep their own
+    format (the demo's database table)."""
+    physics_rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(6)[0])
+    cadence = config.cadence_seconds
+    step_seconds = int(config.start.timestamp()) + cadence * np.arange(config.steps, dtype=np.int64)
+    temps = _physics(len(config.rooms), step_seconds, physics_rng, _room_rng(config))
+    np.clip(temps, TEMPERATURE_MIN_C + 0.01, TEMPERATURE_MAX_C - 0.01, out=temps)
+    return step_seconds, temps
+
+
+def _physics(
+    n_rooms: int,
+    step_seconds: np.ndarray,
+    rng: np.random.Generator,
+    room_rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Rooms x steps temperatures: base level, sensor offset, daily cycle, gaussian noise.
+
+    The rooms' parameters come from ``room_rng`` when given (another simulation's rooms), else
+    from ``rng``, which always draws the noise.
+    """
+    params = room_rng or rng
+    base = params.uniform(18.0, 24.0, n_rooms)
+    sensor_offset = params.normal(0.0, 0.4, n_rooms)  # calibration error of each room's sensor
+    amplitude = params.uniform(1.0, 3.0, n_rooms)
+    peak_hour = params.normal(15.0, 0.75, n_rooms)  # warmest mid-afternoon (UTC, sensors' clock)
+    noise_sd = params.uniform(0.05, 0.2, n_rooms)
     hour = (step_seconds % 86_400) / 3_600.0
     cycle = np.cos(2 * np.pi * (hour[None, :] - peak_hour[:, None]) / 24.0)
     temps = rng.standard_normal((n_rooms, step_seconds.size))

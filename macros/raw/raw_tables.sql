@@ -75,7 +75,7 @@
 {% macro external_table_statements() -%}
     {%- set statements = [] -%}
     {%- set schemas = [] -%}
-    {%- for node in eventlake.raw_feed_sources() + eventlake.ml_score_sources() -%}
+    {%- for node in eventlake.raw_feed_sources() + eventlake.ml_score_sources() + eventlake.registry_sources() -%}
         {%- if node.schema not in schemas -%}{%- do schemas.append(node.schema) -%}{%- endif -%}
     {%- endfor -%}
     {%- for schema in schemas -%}
@@ -85,6 +85,7 @@
         {%- do statements.extend(adapter.dispatch('external_table_ddl', 'eventlake')(node)) -%}
     {%- endfor -%}
     {%- do statements.extend(eventlake.ml_external_table_statements()) -%}
+    {%- do statements.extend(eventlake.registry_external_table_statements()) -%}
     {{ return(statements) }}
 {%- endmacro %}
 
@@ -240,19 +241,22 @@ location '{{ eventlake.raw_feed_location(node) }}'
     {{ return([]) }}
 {%- endmacro %}
 
-{#- One ALTER TABLE per feed, every hour in it (Spectrum takes many PARTITION clauses at once). -#}
+{#- ALTER TABLE statements per feed with at most 100 hours each: Spectrum takes several PARTITION
+    clauses at once, and a backfill of months must not become one statement of thousands. -#}
 {% macro redshift__raw_partition_statements(since) -%}
     {%- set statements = [] -%}
     {%- set hours = eventlake.landed_hours(since) -%}
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- set location = eventlake.raw_feed_location(node) -%}
-        {%- set statement -%}
+        {%- for chunk in hours | batch(100) -%}
+            {%- set statement -%}
 alter table {{ eventlake.spectrum_schema() }}.{{ node.identifier }}_lines add if not exists
-{%- for hour in hours %}
+{%- for hour in chunk %}
 partition (landed_hour = '{{ hour }}') location '{{ location }}{{ hour }}/'
 {%- endfor %}
-        {%- endset -%}
-        {%- do statements.append(statement) -%}
+            {%- endset -%}
+            {%- do statements.append(statement) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(statements) }}
 {%- endmacro %}

@@ -49,8 +49,8 @@ def rooms_page(con: duckdb.DuckDBPyConnection, rel: Relations) -> Page:
             _chart(
                 "Temperature per room over time",
                 f"Mean of each {queries.ROOM_SERIES_BUCKET_MINUTES}-minute bucket; red triangles"
-                f" mark the {len(events)} anomaly events the Random Cut Forest flagged (at each"
-                " event's highest-scoring reading).",
+                f" mark the {len(events)} anomaly events (Random Cut Forest or stuck-sensor"
+                " rule; at each event's highest-scoring reading).",
                 series,
                 lambda: charts.temperature_over_time(series, events),
                 empty="No readings yet: run `eventlake demo` or `eventlake build`.",
@@ -172,6 +172,14 @@ def quality_page(con: duckdb.DuckDBPyConnection, rel: Relations) -> Page:
                 empty="No feed has landed anything.",
             ),
             Section("Reconciliation figures", table=reconciled),
+            Section(
+                "Conflicting duplicates",
+                "Readings claimed with different values for the same room and time. The live feed"
+                " wins over the database extract over history files; within a feed the latest"
+                " landing wins. Each one: model `int_temperature_reading_conflicts`.",
+                table=queries.conflicts(con, rel),
+                empty="No conflicting duplicates.",
+            ),
             _chart(
                 "Freshness per source",
                 "Hours since each source's newest load, judged by its dbt freshness rule.",

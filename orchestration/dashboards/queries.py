@@ -224,6 +224,20 @@ def quarantine_over_time(con: duckdb.DuckDBPyConnection, rel: Relations) -> Rows
     )
 
 
+def conflicts(con: duckdb.DuckDBPyConnection, rel: Relations) -> Rows:
+    """Per room and kind: readings claimed with different values, and the lines that lost."""
+    return fetch(
+        con,
+        f"""
+        select room_id as room, conflict_kind as kind, count(*) as readings,
+               sum(losing_line_count) as losing_lines, min(reading_at) as first_reading,
+               max(reading_at) as last_reading
+        from {rel.model("int_temperature_reading_conflicts")}
+        group by all order by room, kind
+        """,
+    )
+
+
 def reconciliation(con: duckdb.DuckDBPyConnection, rel: Relations) -> Rows:
     """Per feed: lines landed, rows accepted, rows quarantined, and what is unaccounted for.
 

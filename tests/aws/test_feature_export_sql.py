@@ -22,22 +22,25 @@ from ml.features import (
 GAPS = [None, 60, 60, 60, 60, 3600, 60, 60, 60, 60, 60, 901, 60, 60, 60, 60, 60]
 
 
-def _series(room: str, offset: float) -> RoomSeries:
-    seconds = np.cumsum([0] + [g for g in GAPS[1:]])
+def _series(room: str, offset: float, scale: int = 1) -> RoomSeries:
+    gaps = [None if g is None else g * scale for g in GAPS]
+    seconds = np.cumsum([0, *gaps[1:]])
     at = np.datetime64("2026-11-30T00:00:00", "us") + seconds.astype("timedelta64[s]")
     return RoomSeries(
         room_id=room,
         reading_ids=np.asarray([f"{room}-{i}" for i in range(len(GAPS))], dtype=object),
         reading_at=at,
         temperature_c=offset + np.sin(np.arange(len(GAPS))),
-        seconds_since_previous=np.asarray([np.nan if g is None else g for g in GAPS], float),
+        seconds_since_previous=np.asarray([np.nan if g is None else g for g in gaps], float),
     )
 
 
 @pytest.mark.parametrize("shingle_size", [1, 2, 4])
-def test_sql_windows_equal_the_local_shingles(shingle_size: int):
-    config = RcfConfig(shingle_size=shingle_size)
-    rooms = [_series("A101", 20.0), _series("B'2", 30.0)]  # a quote in a room id, on purpose
+@pytest.mark.parametrize("max_gap_seconds", [None, 900, 3600])
+def test_sql_windows_equal_the_local_shingles(shingle_size: int, max_gap_seconds: int | None):
+    config = RcfConfig(shingle_size=shingle_size, max_gap_seconds=max_gap_seconds)
+    # A minute room, an hourly one (its cadence sets the default gap), a quote in a room id.
+    rooms = [_series("A101", 20.0), _series("B'2", 30.0), _series("H1", 25.0, scale=60)]
     with duckdb.connect() as con:
         con.execute(
             "create table series (room_id varchar, reading_id varchar, reading_at timestamp,"
@@ -60,7 +63,11 @@ def test_sql_windows_equal_the_local_shingles(shingle_size: int):
             sql = shingle_select_sql("series", sql_string(s.room_id), config)
             got = con.execute(sql + " order by reading_at").fetchall()
             expected = build_dataset(s, config)
-            assert len(got) == len(expected.rows) > 0
+            assert len(got) == len(expected.rows)
+            if s.room_id == "H1" and max_gap_seconds == 900 and shingle_size > 1:
+                assert not got  # every hourly gap is over the fixed 900 s: no window
+                continue
+            assert got
             assert [row[0] for row in got] == list(s.reading_ids[expected.rows])
             np.testing.assert_allclose(np.asarray([row[3:] for row in got]), expected.features)
 

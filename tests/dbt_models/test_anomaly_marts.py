@@ -38,12 +38,12 @@ def test_scores_land_in_the_marts_and_rescoring_replaces_them(lake: LakePaths) -
     pipeline.train(lake, SMALL)
     scored = pipeline.score(lake)
     _build_anomaly_marts(lake)
-    landed_rows = sum(report.rows for report, _ in scored)
-    flagged = sum(anomalies for _, anomalies in scored)
+    landed_rows = sum(report.landed.rows for report in scored)
+    flagged = sum(report.flagged_readings for report in scored)
     assert flagged > 0
     assert query(
         lake,
-        "select count(*), count(distinct reading_id), count(*) filter (where is_anomaly),"
+        "select count(*), count(distinct reading_id), count(*) filter (where is_rcf_flagged),"
         " count(distinct model_version) from main_marts.fct_temperature_anomalies",
     ) == [(landed_rows, landed_rows, flagged, 3)]
     # Every scored reading is a reading of the fact, with the same temperature.
@@ -55,13 +55,13 @@ def test_scores_land_in_the_marts_and_rescoring_replaces_them(lake: LakePaths) -
     ) == [(landed_rows,)]
     assert query(
         lake,
-        "select sum(scored_reading_count), sum(anomalous_reading_count)"
+        "select sum(scored_reading_count), sum(rcf_flagged_reading_count)"
         " from main_marts.agg_room_daily_anomalies",
     ) == [(landed_rows, flagged)]
     before = {m: table_fingerprint(lake, relation(m)) for m in ANOMALY_MARTS}
 
     # The same model on the same data: nothing re-landed, the marts unchanged.
-    assert all(report.skipped for report, _ in pipeline.score(lake))
+    assert all(report.landed.skipped for report in pipeline.score(lake))
     assert all(report.skipped for report in pipeline.train(lake, SMALL))
     _build_anomaly_marts(lake)
     assert {m: table_fingerprint(lake, relation(m)) for m in ANOMALY_MARTS} == before
@@ -70,7 +70,7 @@ def test_scores_land_in_the_marts_and_rescoring_replaces_them(lake: LakePaths) -
     pipeline.train(lake, SMALL.with_(shingle_size=2))
     rescored = pipeline.score(lake)
     _build_anomaly_marts(lake)
-    rows = sum(report.rows for report, _ in rescored)
+    rows = sum(report.landed.rows for report in rescored)
     assert rows == landed_rows + 3 * 2  # two more readings per room have a full window
     assert query(
         lake,

@@ -91,6 +91,20 @@ REDSHIFT_ONLY: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
         ),
         None,
     ),
+    # The device registry's CSV (docs: CREATE EXTERNAL TABLE, ROW FORMAT SERDE OpenCSVSerde,
+    # TABLE PROPERTIES 'skip.header.line.count').
+    (
+        "CREATE EXTERNAL TABLE (CSV with a header)",
+        re.compile(
+            r"create external table (?P<table>\w+\.\w+) "
+            r"\((?P<columns>[^()]*(?:\(\d+\)[^()]*)*)\)\s+"
+            r"row format serde 'org\.apache\.hadoop\.hive\.serde2\.OpenCSVSerde'\s+"
+            r"stored as textfile\s+location 's3://[\w./-]+/'\s+"
+            r"table properties \('skip\.header\.line\.count' = '1'\)",
+            re.I,
+        ),
+        None,
+    ),
     (
         "ALTER TABLE ADD PARTITION",
         re.compile(

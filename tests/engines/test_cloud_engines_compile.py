@@ -162,7 +162,12 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
         )
     else:
         assert "create external schema if not exists eventlake_spectrum" in ddl
-        assert ddl.count("with no schema binding") == len(RAW_FEEDS) + 1  # and the ML scores
+        # and the ML scores and the device registry
+        assert ddl.count("with no schema binding") == len(RAW_FEEDS) + 2
+    # The device registry: its CSV beside the raw zone, header skipped, typed in a view.
+    assert "location 's3://example-lake/registry/rooms/'" in ddl
+    assert "'skip.header.line.count' = '1'" in ddl
+    assert re.search(r'create or replace view "registry"\."rooms_file" as', ddl)
     # The ML zone's scores: Parquet, partitioned like the lake folders the scorer writes.
     assert "location 's3://example-lake/ml/anomaly_scores/'" in ddl
     assert "stored as parquet" in ddl

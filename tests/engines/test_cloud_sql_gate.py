@@ -17,11 +17,14 @@ from cloud_sql import (
     MODES,
     Statement,
     contract_type_problems,
+    dbt,
     raw_pruning_problems,
     schema_creation_problems,
     split_statements,
     statement_problems,
 )
+
+from orchestration.dbt_runner import ensure_profiles
 
 PROJECT = Path(__file__).resolve().parents[2]
 # Every model the cloud engines build: the local runner's run records are disabled there.
@@ -205,3 +208,26 @@ def test_defect_7_no_freshness_check_before_scoring():
     for index, step in enumerate(PIPELINE):
         if "freshness" in " ".join(step.command or ()):
             assert index > scoring, names
+
+
+def test_a_spectrum_backfill_registers_at_most_100_hours_per_statement(tmp_path: Path):
+    """A backfill of weeks of hours is many ALTER TABLE statements, none of thousands of
+    PARTITION clauses; together they cover every hour once."""
+    since = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%d")
+    template = (
+        "{% for s in eventlake.raw_partition_statements('" + since + "') %}"
+        "{{ s.split()[2] }}:{{ s.count('partition (') }} {% endfor %}"
+    )
+    done = dbt(
+        ["compile", "--quiet", "--target", "redshift", "--no-populate-cache",
+         "--target-path", str(tmp_path), "--inline", template],
+        ensure_profiles(),
+    )  # fmt: skip
+    counts: dict[str, list[int]] = {}
+    for item in done.stdout.split():
+        table, n = item.rsplit(":", 1)
+        counts.setdefault(table, []).append(int(n))
+    assert len(counts) == len(RAW_RELATIONS)
+    for table, sizes in counts.items():
+        assert max(sizes) <= 100 and len(sizes) >= 3, (table, sizes)
+        assert 240 <= sum(sizes) <= 11 * 24 + 1, (table, sizes)

@@ -12,19 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
-from lakehelpers import BOOKKEEPING
+from lakehelpers import BOOKKEEPING, eventlake_cli, run_eventlake
 
 from ingestion.history.database import default_demo_url, extract_database
 from ingestion.history.files import import_history_files
 from ingestion.seismic.importer import import_seismic_files
 from ingestion.settings import LakePaths, lake_paths
 from orchestration import run_state
+from orchestration.dbt_runner import WarmDbt
 from orchestration.demo import DemoConfig, simulate_demo_data
 from orchestration.pipeline import PIPELINE
 from orchestration.relations import Relations
@@ -143,6 +146,30 @@ def test_uninterrupted_run_then_a_run_with_no_new_data_skips(lakes: Lakes) -> No
     assert outcomes == ["succeeded", "skipped", "succeeded"]
 
 
+def test_a_run_killed_mid_publish_resumes_there_in_another_folder(lakes: Lakes) -> None:
+    """kill -9 of the real `eventlake run` process while it publishes (a crash point: no timing),
+    in a copy of the lake at another path: the next run resumes at publish, and the marts and
+    curated files equal the uninterrupted run's (line ids do not depend on the lake's path)."""
+    expected_marts, expected_curated = _marts(_lake_a(lakes)), _curated(_lake_a(lakes))
+    moved = lakes.template.parent / "killed"
+    shutil.copytree(lakes.template, moved)
+    killed = run_eventlake(moved, "run", "--no-progress", crash_at="partition-published:2")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
+    paths = lake_paths(moved)
+    pending = run_state.PendingRun.load(paths)
+    assert pending is not None and "publish" not in pending.completed
+    assert read_records(paths) == []  # a killed attempt writes no record
+
+    resumed = run_eventlake(moved, "run", "--no-progress")
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    (record,) = read_records(paths)
+    assert record["outcome"] == "succeeded" and record["resumed_at_step"] == "publish"
+    assert run_state.PendingRun.load(paths) is None
+    assert not list((paths.data_dir / "lake" / ".staging").rglob("*.parquet"))
+    assert _marts(paths) == expected_marts
+    assert _curated(paths) == expected_curated
+
+
 def test_a_run_failing_at_every_step_in_turn_resumes_to_the_same_marts(
     lakes: Lakes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,3 +202,46 @@ def test_a_run_failing_at_every_step_in_turn_resumes_to_the_same_marts(
     assert run_state.PendingRun.load(b) is None
     assert _marts(b) == expected_marts
     assert _curated(b) == expected_curated
+
+
+def test_new_traffic_only_rebuilds_what_reads_traffic(
+    lakes: Lakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run after one more hour of traffic narrows the dbt build to the traffic feed's models
+    (and the run records'): the temperature and seismic facts keep the rows an earlier run built.
+    Its two dbt steps share one in-process dbt that parsed the project once.
+    """
+    sessions: list[WarmDbt] = []
+    made = WarmDbt.__init__
+
+    def recorded(self: WarmDbt, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        sessions.append(self)
+
+    monkeypatch.setattr(WarmDbt, "__init__", recorded)
+    paths = _lake_a(lakes)  # lake B when the test before ran: either is a finished lake
+    relations = Relations.from_manifest()
+
+    def builders(model: str) -> set[str]:
+        with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+            found = con.execute(f"select distinct _dbt_invocation_id from {relations.model(model)}")
+            return {invocation for (invocation,) in found.fetchall()}
+
+    before = {m: builders(m) for m in ("fct_temperature_readings", "fct_seismic_events")}
+    traffic_rows = _marts(paths)["fct_traffic_measurements"][0]
+    eventlake_cli(
+        paths.data_dir, "simulate-traffic", "--no-progress", "--locations", "4",
+        "--start", "2026-04-02T06:00", "--end", "2026-04-02T07:00",
+    )  # fmt: skip
+    said: list[str] = []
+    sessions.clear()  # _lake_a may have run the first run here
+    result = run_pipeline(paths, RunOptions(), said.append)
+    assert result.outcome == "succeeded", said[-5:]
+    build = next(r for r in result.steps if r.name == "dbt_build")
+    selected = build.detail.split(" --exclude ")[0].split(" --select ")[1].split()
+    assert "source:traffic_firehose.measurements+" in selected, build.detail
+    assert "source:orchestration.pipeline_runs+" in selected, build.detail
+    assert not [s for s in selected if s.startswith(("source:sensor", "source:seismic"))]
+    assert [s.parses for s in sessions] == [1]
+    assert {m: builders(m) for m in before} == before
+    assert _marts(paths)["fct_traffic_measurements"][0] > traffic_rows

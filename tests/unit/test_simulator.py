@@ -114,7 +114,11 @@ def _has_duplicate_key(line: str) -> bool:
     return False
 
 
-def _rules(rooms: set[str]) -> dict[str, Callable[[str, Any, datetime], bool | None]]:
+def _rules(
+    rooms: set[str], retired: dict[str, datetime] | None = None
+) -> dict[str, Callable[[str, Any, datetime], bool | None]]:
+    retired = retired or {}
+
     def parsed(rec: Any) -> bool:
         return isinstance(rec, dict)
 
@@ -169,6 +173,12 @@ def _rules(rooms: set[str]) -> dict[str, Callable[[str, Any, datetime], bool | N
         "unknown_room": lambda line, rec, arrival: (
             rec["room_id"] not in rooms
             if parsed(rec) and _field(rec, "room_id") not in (_MISSING, None, "")
+            else None
+        ),
+        # A reading taken at or after its room's retirement (the simulated rooms are active).
+        "device_retired": lambda line, rec, arrival: (
+            _parse_ts(rec["timestamp"]) >= retired[rec["room_id"]]
+            if ts_ok(rec) and _parse_ts(rec["timestamp"]) and _field(rec, "room_id") in retired
             else None
         ),
     }
@@ -461,3 +471,30 @@ def test_arrival_cap_before_the_end_is_refused() -> None:
     base = config()
     with pytest.raises(ValueError, match="arrivals_not_after"):
         config(arrivals_not_after=base.end - timedelta(seconds=1))
+
+
+def test_a_feed_with_the_live_physics_seed_continues_the_live_rooms() -> None:
+    """History simulated with the live feed's physics_seed: same room levels, other noise."""
+    live = readings(simulate(config(end=START + timedelta(days=2))))
+    earlier = START - timedelta(days=2)
+    same = readings(
+        simulate(config(start=earlier, end=START + timedelta(days=2), seed=43, physics_seed=42))
+    )
+    other = readings(simulate(config(start=earlier, end=START + timedelta(days=2), seed=43)))
+    for room in ROOMS[:5]:
+        keys = [k for k in live if k[0] == room]
+        live_mean = np.mean([live[k] for k in keys])
+        # The overlapping two days: the same daily mean within the noise, never the same values.
+        assert abs(np.mean([same[k] for k in keys]) - live_mean) < 0.05
+        assert sum(same[k] == live[k] for k in keys) < len(keys) / 4
+    # Other physics (the old demo's history): some room's level moves by degrees.
+    shifts = [
+        abs(
+            np.mean([other[k] for k in live if k[0] == r])
+            - np.mean([live[k] for k in live if k[0] == r])
+        )
+        for r in ROOMS[:5]
+    ]
+    assert max(shifts) > 1.0
+    # physics_seed equal to seed changes nothing.
+    assert readings(simulate(config(physics_seed=42))) == readings(simulate(config()))

@@ -1,6 +1,14 @@
--- One reading per (room, reading time). Firehose delivers at least once and history overlaps
--- live data, so several lines can claim the same reading. The winner is deterministic: the
--- highest-priority feed, then the first delivery, then the object name, then the line key.
+-- One reading per (room, reading time). Firehose delivers at least once, history and the
+-- database extract overlap live data, and a file can repeat a time (a clock stepping back), so
+-- several lines can claim the same reading, with the same or different values. The winner is one
+-- documented, deterministic rule (eventlake.temperature_claim_rank; docs/feeds/temperature.md):
+--   1. the feed: live Firehose over the database extract over historical files (the live feed is
+--      the system of record; imports land later, so landing order alone would let them win);
+--   2. within a feed, the latest landing wins (a re-sent, corrected reading replaces the first);
+--   3. then the later object name (Firehose names sort by processing time);
+--   4. then, within one object (no engine gives a line's position), the higher temperature, then
+--      the higher line occurrence, then the line key (only left to choose among identical copies).
+-- Every claim with another value than the winner's is counted in int_temperature_reading_conflicts.
 -- event_date is a function of reading_at: partitioning by it too changes nothing but lets the
 -- engine push an event-date filter below the window (incremental runs rebuild a few dates).
 
@@ -16,10 +24,7 @@ ranked as (
 
     select
         *,
-        row_number() over (
-            partition by room_id, reading_at, event_date
-            order by feed_priority, landed_at, source_file, reading_line_id
-        ) as claim_rank,
+        {{ eventlake.temperature_claim_rank() }} as claim_rank,
         count(*) over (partition by room_id, reading_at, event_date) as claim_count
     from readings
 

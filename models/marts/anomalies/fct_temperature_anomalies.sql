@@ -3,7 +3,8 @@
     **eventlake.physical_layout(partition_by=['reading_date'], dist='room_id', sort=['room_id', 'reading_at'])
 ) }}
 
--- Every scored reading with its Random Cut Forest score, the room model's threshold and flag.
+-- Every scored reading with its Random Cut Forest score, the room model's threshold, what each
+-- detector (forest, stuck rule) flagged, and the anomaly event it belongs to.
 
 with
 
@@ -20,8 +21,12 @@ select
     temperature_c,
     anomaly_score,
     score_threshold,
+    is_rcf_flagged,
+    is_stuck_flagged,
     is_anomaly,
+    detected_by,
     anomaly_event_id,
+    event_detected_by,
     model_version,
     trained_at,
     engine,

@@ -1,4 +1,5 @@
--- Daily statistics per room; coverage compares the readings received with the sensors' cadence.
+-- Daily statistics per room; coverage compares the readings received with the room's own
+-- cadence (dim_rooms.expected_interval_seconds: registered, else inferred).
 -- Means and deviations are exact sums rounded to 1e-6 °C (macros/exact_aggregates.sql; readings
 -- have 0.01 °C resolution): a parallel float sum adds in no fixed order, and two builds of the
 -- same data must not differ.
@@ -26,21 +27,48 @@ daily as (
     from readings
     group by room_id, event_date
 
+),
+
+rooms as (
+
+    -- a room no longer in the registry keeps its readings; it is measured at the default cadence
+    select
+        readings_rooms.room_id,
+        coalesce(
+            dim_rooms.expected_interval_seconds, {{ var('expected_reading_interval_seconds') }}
+        ) as expected_interval_seconds,
+        -- a full UTC day's readings at that cadence, at least one (a cadence longer than a day)
+        greatest(
+            floor(
+                cast(86400 as {{ eventlake.type_double() }})
+                / coalesce(
+                    dim_rooms.expected_interval_seconds,
+                    {{ var('expected_reading_interval_seconds') }}
+                )
+            ),
+            1
+        ) as expected_reading_count
+    from (select distinct room_id from daily) as readings_rooms
+    left join {{ ref('dim_rooms') }} as dim_rooms
+        on readings_rooms.room_id = dim_rooms.room_id
+
 )
 
 select
-    {{ dbt.hash(dbt.concat(['room_id', "'|'", dbt.cast('event_date', dbt.type_string())])) }}
+    {{ dbt.hash(dbt.concat(['daily.room_id', "'|'", dbt.cast('daily.event_date', dbt.type_string())])) }}
         as room_day_id,
-    room_id,
-    event_date,
-    min_temperature_c,
-    mean_temperature_c,
-    max_temperature_c,
-    stddev_temperature_c,
-    reading_count,
-    cast(86400 / {{ var('expected_reading_interval_seconds') }} as integer) as expected_reading_count,
-    cast(reading_count as {{ eventlake.type_double() }})
-    / (86400 / {{ var('expected_reading_interval_seconds') }}) as coverage_ratio,
-    first_reading_at,
-    last_reading_at
+    daily.room_id,
+    daily.event_date,
+    daily.min_temperature_c,
+    daily.mean_temperature_c,
+    daily.max_temperature_c,
+    daily.stddev_temperature_c,
+    daily.reading_count,
+    rooms.expected_interval_seconds,
+    cast(rooms.expected_reading_count as integer) as expected_reading_count,
+    cast(daily.reading_count as {{ eventlake.type_double() }}) / rooms.expected_reading_count
+        as coverage_ratio,
+    daily.first_reading_at,
+    daily.last_reading_at
 from daily
+inner join rooms on daily.room_id = rooms.room_id

@@ -1,10 +1,11 @@
--- The rooms with their sensors, and the span of readings each has delivered.
+-- The registered rooms (seed defaults + the data folder's registry file) with their expected
+-- cadence and the span of readings each has delivered.
 
 with
 
 rooms as (
 
-    select * from {{ ref('rooms') }}
+    select * from {{ ref('int_room_cadences') }}
 
 ),
 
@@ -22,11 +23,17 @@ readings as (
 
 select
     rooms.room_id,
+    rooms.room_name,
+    rooms.location,
     rooms.building,
     -- sqlfluff's athena dialect (make sqllint) reads the column as the function floor()
     rooms.floor,  -- noqa: PRS
     rooms.sensor_model,
     rooms.installed_on,
+    rooms.registered_in,
+    rooms.retired_at,
+    rooms.expected_interval_seconds,
+    rooms.cadence_source,
     readings.first_reading_at,
     readings.last_reading_at,
     coalesce(readings.reading_count, 0) as reading_count

@@ -1,0 +1,273 @@
+"""Benchmark: the ratios of issue 13's table, measured in one run on the same data.
+
+Prints one line per ratio (measured, goal, whether it meets it) and the timings behind it;
+docs/benchmarks.md and the README report them. Nothing here is asserted. Run with
+`make benchmark` (or `.venv/bin/python benchmarks/bench_ratios.py [--locations N] [--days D]`).
+
+Traffic: N detectors of the registry over D days, one measurement a minute (the issue used 400
+detectors, 3 days, 1.73M lines; the default is smaller to keep the run to a few minutes), 0.1%
+malformed lines, 1% duplicate deliveries, 0.5% measurements hours late. Where a ratio compares
+two things they are measured in alternation, ``--repeat`` times, and the best of each is kept:
+a bare DuckDB scan + JSON parse of the landed objects, then the traffic models' full refresh
+(``dbt run`` in a process of its own, as a scheduler starts it), then ``publish`` of the fact
+into an empty curated folder. Then two increments, measured once (each changes the lake): the
+next hour's on-time lines only, and the following hour with the late lines of the hour before.
+
+Temperature: the CLI's default simulation (5 rooms, one reading a minute, a week), full
+``dbt build`` then one more hour (as `eventlake build` runs them), in a lake of its own.
+
+The PySpark peer is optional: measured only when pyspark is installed (it is no dependency of
+the project), otherwise said so. `make test` is not timed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+from bench_raw_reader import blob_reader_sql
+from bench_traffic_pipeline import SELECT
+
+from ingestion.delivery import LocalFirehoseDelivery
+from ingestion.raw_zone import RawZone
+from ingestion.sensors import SimulationConfig, load_room_ids
+from ingestion.sensors.landing import land_simulation
+from ingestion.sensors.simulator import ArrivalOrderedRecords
+from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
+from ingestion.traffic import (
+    TRAFFIC_FEED,
+    TRAFFIC_STREAM,
+    TrafficSimulationConfig,
+    load_locations,
+    simulate_traffic,
+)
+from orchestration.dbt_runner import run_dbt
+from orchestration.duckdb_functions import register_functions
+from orchestration.publish import CURATED_TABLES, publish_table
+from orchestration.relations import Relations
+
+START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+HOUR_US = 3_600_000_000
+MEASURED_AT = "tijd_waarneming"  # the traffic line's measurement time, epoch seconds
+
+
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _bare_scan(paths: LakePaths, sql: str) -> None:
+    """Every landed line read and parsed as JSON, as the staging model's reader does."""
+    with register_functions(duckdb.connect()) as con:
+        con.execute(
+            f"select count(*), count(try(json_extract_string(line, '$.{MEASURED_AT}')))"
+            f" from ({sql}) as lines"
+        ).fetchone()
+
+
+def _publish_traffic(paths: LakePaths) -> int:
+    """The traffic fact published into an empty curated folder; partitions written."""
+    relations = Relations.from_manifest()
+    table = next(t for t in CURATED_TABLES if t.model == "fct_traffic_measurements")
+    table = replace(table, relation=relations.model(table.model))
+    shutil.rmtree(paths.curated / table.model, ignore_errors=True)
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        return publish_table(con, table, paths.curated).partitions_written
+
+
+def _on_time(payloads: list[str], arrivals_us: np.ndarray) -> np.ndarray:
+    """Which lines were measured in the hour they arrived in (malformed ones count as on time)."""
+    keep = np.ones(len(payloads), dtype=bool)
+    for i, payload in enumerate(payloads):
+        try:
+            measured = int(json.loads(payload)[MEASURED_AT])
+        except (ValueError, KeyError, TypeError):
+            continue
+        keep[i] = measured // 3600 == arrivals_us[i] // HOUR_US
+    return keep
+
+
+def _subset(records: ArrivalOrderedRecords, mask: np.ndarray) -> ArrivalOrderedRecords:
+    kept = np.flatnonzero(mask)
+    return ArrivalOrderedRecords(records.arrivals_us[kept], [records.payloads[i] for i in kept])
+
+
+def _seconds(times: list[float]) -> str:
+    return ", ".join(f"{t:.1f}" for t in times)
+
+
+def _row(measure: str, value: float | None, goal: str, meets: Callable[[float], bool]) -> str:
+    if value is None:
+        return f"| {measure} | not measured | {goal} | |"
+    return f"| {measure} | {value:.2f} | {goal} | {'yes' if meets(value) else 'no'} |"
+
+
+def traffic(args: argparse.Namespace, work: Path, notes: list[str]) -> list[str]:
+    paths = lake_paths(work / "traffic")
+    end = START + timedelta(days=args.days)
+    result = simulate_traffic(
+        TrafficSimulationConfig(
+            locations=load_locations()[: args.locations],
+            start=START,
+            end=end + timedelta(hours=2),
+            seed=1,
+            malformed_fraction=0.001,
+            duplicate_fraction=0.01,
+            dropout_fraction=0.01,
+            no_data_fraction=0.002,
+            late_fraction=0.005,
+        )
+    )
+    records = result.records
+    delivery = LocalFirehoseDelivery(
+        RawZone(paths.raw), TRAFFIC_FEED, TRAFFIC_STREAM, progress=False
+    )
+    cuts = [int((end + timedelta(hours=h)).timestamp() * 1e6) for h in range(3)]
+    bounds = [int(np.searchsorted(records.arrivals_us, cut)) for cut in cuts]
+    landed = delivery.deliver(records[: bounds[0]])
+    notes.append(
+        f"traffic: {landed.records:,} lines in {landed.objects:,} objects,"
+        f" {args.locations} detectors, {args.days} days"
+    )
+    run_dbt(["seed", "--select", "traffic_locations", "traffic_segments"], paths, quiet=True)
+    scan_sql = blob_reader_sql(f"{paths.raw}/{TRAFFIC_FEED}/*/*/*/*/*", paths.data_dir)
+
+    scans, runs, publishes = [], [], []
+    for _ in range(args.repeat):  # alternating, so a load change hits all three alike
+        scans.append(_timed(lambda: _bare_scan(paths, scan_sql)))
+        runs.append(_timed(lambda: run_dbt(["run", *SELECT, "--full-refresh"], paths, quiet=True)))
+        partitions = 0
+
+        def publish() -> None:
+            nonlocal partitions
+            partitions = _publish_traffic(paths)
+
+        publishes.append(_timed(publish))
+    scan, run, published = min(scans), min(runs), min(publishes)
+    notes.append(
+        f"  bare scan + JSON parse {scan:.1f}s, dbt run (full refresh) {run:.1f}s,"
+        f" publish {published:.1f}s ({partitions} hour partitions); best of {args.repeat}:"
+        f" scans {_seconds(scans)}, runs {_seconds(runs)}, publishes {_seconds(publishes)}"
+    )
+
+    hour = records[bounds[0] : bounds[1]]
+    on_time = _on_time(hour.payloads, hour.arrivals_us)
+    first = delivery.deliver(_subset(hour, on_time)).records
+    new_only = _timed(lambda: run_dbt(["run", *SELECT], paths, quiet=True))
+    late = _subset(hour, ~on_time)
+    late_hours = {
+        int(json.loads(p)[MEASURED_AT]) // 3600
+        for p in late.payloads
+        if p.startswith("{") and MEASURED_AT in p
+    }
+    second = (
+        delivery.deliver(late).records + delivery.deliver(records[bounds[1] : bounds[2]]).records
+    )
+    with_late = _timed(lambda: run_dbt(["run", *SELECT], paths, quiet=True))
+    notes.append(
+        f"  +1 hour, {first:,} on-time lines: {new_only:.1f}s; +1 hour, {second:,} lines of which"
+        f" {len(late):,} late ones touching {len(late_hours)} earlier hours: {with_late:.1f}s"
+    )
+    return [
+        _row("PySpark `local[2]` / our `dbt run` (traffic)", None, "", lambda _: True),
+        _row("the same, ours including the Parquet publish", None, ">= 10x", lambda _: True),
+        _row(
+            "full traffic run / bare DuckDB scan + JSON parse",
+            run / scan,
+            "<= 2.5x",
+            lambda v: v <= 2.5,
+        ),
+        _row(
+            f"publish of the traffic fact ({partitions} partitions) / traffic `dbt run`",
+            published / run,
+            "<= 0.2x",
+            lambda v: v <= 0.2,
+        ),
+        _row(
+            "traffic +1 hour, new data only / full refresh",
+            new_only / run,
+            "<= 0.05",
+            lambda v: v <= 0.05,
+        ),
+        _row(
+            f"traffic +1 hour with {len(late):,} late lines touching {len(late_hours)} old hours"
+            " / full refresh",
+            with_late / run,
+            "<= 0.15",
+            lambda v: v <= 0.15,
+        ),
+    ]
+
+
+def temperature(args: argparse.Namespace, work: Path, notes: list[str]) -> list[str]:
+    paths = lake_paths(work / "temperature")
+    rooms = load_room_ids(PROJECT_ROOT / "seeds" / "rooms.csv")[: args.rooms]
+    end = START + timedelta(days=args.temperature_days)
+
+    def land(start: datetime, stop: datetime, seed: int) -> int:
+        config = SimulationConfig(rooms=rooms, start=start, end=stop, seed=seed)
+        return land_simulation(config, paths, progress=False).records
+
+    readings = land(START, end, seed=1)
+    full = _timed(lambda: run_dbt(["build"], paths, quiet=True))
+    hour = land(end, end + timedelta(hours=1), seed=2)
+    increment = _timed(lambda: run_dbt(["build"], paths, quiet=True))
+    notes.append(
+        f"temperature: {readings:,} readings ({len(rooms)} rooms, {args.temperature_days} days):"
+        f" dbt build {full:.1f}s; +1 hour ({hour:,} readings) {increment:.1f}s"
+    )
+    return [
+        _row(
+            "temperature +1 hour / full refresh (`eventlake build`)",
+            increment / full,
+            "<= 0.10",
+            lambda v: v <= 0.10,
+        )
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--locations", type=int, default=100, help="traffic detectors (400)")
+    parser.add_argument("--days", type=int, default=3, help="days of traffic (3)")
+    parser.add_argument("--rooms", type=int, default=5, help="temperature rooms (5)")
+    parser.add_argument("--temperature-days", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=2, help="alternating pairs (best kept)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark lakes")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="eventlake-ratios-"))
+    notes = [
+        f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} with"
+        f" {len(os.sched_getaffinity(0))} cores,"
+        f" Python {platform.python_version()}, duckdb {duckdb.__version__}"
+    ]
+    try:
+        rows = traffic(args, work, notes) + temperature(args, work, notes)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if importlib.util.find_spec("pyspark") is None:
+        notes.append("PySpark peer: not measured, pyspark is not installed (an optional extra)")
+    else:
+        notes.append("PySpark peer: pyspark is installed, but this benchmark has no Spark job yet")
+    notes.append("`make test`: not timed here")
+    print(
+        "\n".join(["| measure | measured | goal | meets |", "|---|---|---|---|", *rows, "", *notes])
+    )
+
+
+if __name__ == "__main__":
+    main()
