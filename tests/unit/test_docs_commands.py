@@ -57,12 +57,24 @@ def _subcommand(command: str) -> tuple[str, ...]:
 
 @cache
 def _eventlake_help(sub: str) -> str:
+    """`eventlake <sub> --help`, and that of each of its own verbs when it has some
+    (`eventlake devices add`): a documented flag may belong to any of them."""
+    texts = [_help_of([sub])]
+    for action in build_parser()._subparsers._group_actions:  # argparse keeps its tree private
+        nested = action.choices[sub]._subparsers
+        if nested is not None:
+            verbs = [c for a in nested._group_actions for c in a.choices]
+            texts += [_help_of([sub, verb]) for verb in verbs]
+    return "\n".join(texts)
+
+
+def _help_of(args: list[str]) -> str:
     # In this process (argparse prints the help and exits 0): a CLI start per command was the
     # slow part of this module.
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), pytest.raises(SystemExit) as exited:
-        build_parser().parse_args([sub, "--help"])
-    assert exited.value.code == 0, f"eventlake {sub} --help exited {exited.value.code}"
+        build_parser().parse_args([*args, "--help"])
+    assert exited.value.code == 0, f"eventlake {' '.join(args)} --help exited {exited.value.code}"
     return printed.getvalue()
 
 
