@@ -1,18 +1,21 @@
 {#-
-    The device registry outside the repository: `<data>/registry/rooms.csv` (written by
-    `eventlake devices add|retire`, or edited by hand), read as the source device_registry.rooms.
-    The registry the models use is the seed `rooms` (the demo's defaults) unioned with that file:
-    for a room in both, each column the file gives wins and the seed fills the rest, so a file
-    row can retire a demo room or give it a cadence without copying its other columns.
+    The device registry outside the repository: one CSV per kind of device in `<data>/registry/`
+    (written by `eventlake devices add|retire`, or edited by hand), each read as a source of
+    device_registry whose meta `registry_table` names the file:
+      rooms.csv             -> device_registry.rooms_file              (temperature rooms)
+      traffic_locations.csv -> device_registry.traffic_locations_file  (traffic detectors)
+    The registry the models use is the kind's seed (the demo's defaults: `rooms`,
+    `traffic_locations`) unioned with its file: for a device in both, each column the file gives
+    wins and the seed fills the rest, so a file row can retire a demo device or change one value
+    without copying its other columns.
 
-    File columns (header required, any order, missing columns read as empty):
-      room_id, name, location, expected_interval_seconds, retired_at, updated_at
-    A value that does not parse (a cadence that is not a whole number of seconds > 0, a time that
-    is not 'YYYY-MM-DD HH:MM:SS' UTC) reads as empty: the cadence is then inferred, the room is
-    not retired.
+    File columns (header required, any order, missing columns read as empty): registry_columns.
+    A value that does not parse (a cadence or lane that is not a whole number above 0, a
+    coordinate out of range, a time that is not 'YYYY-MM-DD HH:MM:SS' UTC) reads as empty: the
+    seed's value (or nothing) is used, a device is not retired.
 
-    DuckDB: a view over the file, made at the start of every run (an empty typed relation when
-    there is no file). Athena and Redshift: an external CSV table over the `registry/rooms/`
+    DuckDB: a view over each file, made at the start of every run (an empty typed relation when
+    there is no file). Athena and Redshift: an external CSV table over the `registry/<table>/`
     prefix beside the raw zone ($EVENTLAKE_REGISTRY_S3_URI), made by create_external_tables.
 -#}
 
@@ -20,23 +23,56 @@
     {{ return(eventlake.sources_with_meta('registry_table')) }}
 {%- endmacro %}
 
-{#- The registry file's columns, in the order the CLI writes them. -#}
-{% macro registry_columns() -%}
-    {{ return(['room_id', 'name', 'location', 'expected_interval_seconds', 'retired_at', 'updated_at']) }}
+{#-
+    A registry file's columns, in the order the CLI writes them (orchestration/devices.py: KINDS);
+    the first is the device's id. `registry_table` is the source's meta registry_table.
+-#}
+{% macro registry_columns(registry_table) -%}
+    {%- set columns = {
+        'rooms': ['room_id', 'name', 'location'],
+        'traffic_locations': ['location_id', 'segment_id', 'road', 'direction', 'lane', 'latitude', 'longitude'],
+    } -%}
+    {%- if registry_table not in columns -%}
+        {{ exceptions.raise_compiler_error('no registry columns for registry_table ' ~ registry_table) }}
+    {%- endif -%}
+    {{ return(columns[registry_table] + ['expected_interval_seconds', 'retired_at', 'updated_at']) }}
 {%- endmacro %}
 
-{#- The typed select over a relation whose registry columns are all text. -#}
-{% macro registry_typed_columns(relation_alias) -%}
-    nullif(trim({{ relation_alias }}.room_id), '') as room_id,
-    nullif(trim({{ relation_alias }}.name), '') as room_name,
-    nullif(trim({{ relation_alias }}.location), '') as location,
+{#- A text value as a whole number from 1 to 10^max_digits - 1, else null (never a cast error):
+    ltrim of the digits leaves nothing, ltrim of the zeros leaves something. -#}
+{% macro registry_whole_number(text_expr, max_digits, type='bigint') -%}
     case
-        -- a whole number of seconds from 1 to 999999999 (ltrim of the digits leaves nothing)
-        when length(trim({{ relation_alias }}.expected_interval_seconds)) between 1 and 9
-            and ltrim(trim({{ relation_alias }}.expected_interval_seconds), '0123456789') = ''
-            and ltrim(trim({{ relation_alias }}.expected_interval_seconds), '0') <> ''
-            then cast(trim({{ relation_alias }}.expected_interval_seconds) as bigint)
-    end as expected_interval_seconds,
+        when length(trim({{ text_expr }})) between 1 and {{ max_digits }}
+            and ltrim(trim({{ text_expr }}), '0123456789') = ''
+            and ltrim(trim({{ text_expr }}), '0') <> ''
+            then cast(trim({{ text_expr }}) as {{ type }})
+    end
+{%- endmacro %}
+
+{#- A text value as a decimal(8,5) from -limit to limit (a coordinate), else null: an optional
+    minus, at most 3 integer digits, at most one point, digits only. -#}
+{% macro registry_coordinate(text_expr, limit) -%}
+    {%- set unsigned = "case when trim(" ~ text_expr ~ ") like '-%' then substr(trim(" ~ text_expr ~ "), 2) else trim(" ~ text_expr ~ ") end" -%}
+    case
+        when length({{ unsigned }}) between 1 and 9
+            and ltrim(replace({{ unsigned }}, '.', ''), '0123456789') = ''
+            and replace({{ unsigned }}, '.', '') <> ''
+            and length({{ unsigned }}) - length(replace({{ unsigned }}, '.', '')) <= 1
+            and (
+                (position('.' in {{ unsigned }}) = 0 and length({{ unsigned }}) <= 3)
+                or position('.' in {{ unsigned }}) between 2 and 4
+            )
+            -- cast only what has the shape (a nested case: AND need not short-circuit)
+            then case
+                when abs(cast(trim({{ text_expr }}) as decimal(9, 5))) <= {{ limit }}
+                    then cast(trim({{ text_expr }}) as decimal(8, 5))
+            end
+    end
+{%- endmacro %}
+
+{#- The columns every registry file shares, typed (relation_alias: the file's text columns). -#}
+{% macro registry_common_columns(relation_alias) -%}
+    {{ eventlake.registry_whole_number(relation_alias ~ '.expected_interval_seconds', 9) }} as expected_interval_seconds,
     {{ eventlake.try_parse_timestamp('trim(' ~ relation_alias ~ '.retired_at)') }} as retired_at,
     {{ relation_alias }}.landed_at
 {%- endmacro %}
@@ -54,9 +90,10 @@
     {%- set statements = [] -%}
     {%- for node in eventlake.registry_sources() -%}
         {%- set path = env_var('EVENTLAKE_DATA_DIR', 'data') ~ '/registry/' ~ node.meta['registry_table'] ~ '.csv' -%}
+        {%- set columns = eventlake.registry_columns(node.meta['registry_table']) -%}
         {%- set body -%}
             select
-                {%- for column in eventlake.registry_columns() %}
+                {%- for column in columns %}
                 cast(null as varchar) as {{ column }},
                 {%- endfor %}
                 cast(null as timestamp) as landed_at
@@ -67,21 +104,21 @@
                 name, and give every missing column as null rather than failing the run. -#}
             {%- set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true)" -%}
             {%- set present = run_query('select * from ' ~ reader ~ ' limit 0').column_names | map('lower') | list -%}
-            {%- if 'room_id' in present -%}
+            {%- if columns[0] in present -%}
                 {%- set body -%}
                     select
                         *,
                         {{ eventlake.try_parse_timestamp('trim(updated_at)') }} as landed_at
                     from (
                         select
-                            {%- for column in eventlake.registry_columns() %}
+                            {%- for column in columns %}
                             {{ column if column in present else 'cast(null as varchar)' }} as {{ column }}{{ ',' if not loop.last }}
                             {%- endfor %}
                         from {{ reader }}
                     )
                 {%- endset -%}
             {%- else -%}
-                {%- do log('eventlake: ' ~ path ~ ' has no room_id column; the registry file is ignored', info=true) -%}
+                {%- do log('eventlake: ' ~ path ~ ' has no ' ~ columns[0] ~ ' column; the registry file is ignored', info=true) -%}
             {%- endif -%}
         {%- endif -%}
         {%- do statements.extend(eventlake.source_view_statements(node, body)) -%}
@@ -116,7 +153,7 @@
 {% macro registry_view_ddl(node, file_table, options='') -%}
 create or replace view {{ eventlake.quoted_relation(node.schema, node.identifier) }} as
 select
-    {%- for column in eventlake.registry_columns() %}
+    {%- for column in eventlake.registry_columns(node.meta['registry_table']) %}
     {{ column }},
     {%- endfor %}
     {{ eventlake.try_parse_timestamp('trim(updated_at)') }} as landed_at
@@ -126,7 +163,7 @@ from {{ file_table }}
 
 {% macro athena__registry_external_table_ddl(node) -%}
     {%- set columns = [] -%}
-    {%- for column in eventlake.registry_columns() -%}{%- do columns.append(column ~ ' string') -%}{%- endfor -%}
+    {%- for column in eventlake.registry_columns(node.meta['registry_table']) -%}{%- do columns.append(column ~ ' string') -%}{%- endfor -%}
     {%- set ddl -%}
 create external table if not exists {{ eventlake.quoted_relation(node.schema, node.identifier ~ '_csv', hive=true) }} (
     {{ columns | join(',\n    ') }}
@@ -142,7 +179,7 @@ tblproperties ('skip.header.line.count' = '1')
 {% macro redshift__registry_external_table_ddl(node) -%}
     {%- set spectrum = eventlake.spectrum_schema() -%}
     {%- set columns = [] -%}
-    {%- for column in eventlake.registry_columns() -%}{%- do columns.append(column ~ ' varchar(256)') -%}{%- endfor -%}
+    {%- for column in eventlake.registry_columns(node.meta['registry_table']) -%}{%- do columns.append(column ~ ' varchar(256)') -%}{%- endfor -%}
     {%- set table_ddl -%}
 create external table {{ spectrum }}.registry_{{ node.identifier }} (
     {{ columns | join(',\n    ') }}
@@ -189,11 +226,77 @@ table properties ('skip.header.line.count' = '1')
             max(typed.retired_at) as retired_at,
             max(typed.landed_at) as landed_at
         from (
-            select {{ eventlake.registry_typed_columns('registry_file') }}
+            select
+                nullif(trim(registry_file.room_id), '') as room_id,
+                nullif(trim(registry_file.name), '') as room_name,
+                nullif(trim(registry_file.location), '') as location,
+                {{ eventlake.registry_common_columns('registry_file') }}
             from {{ source('device_registry', 'rooms_file') }} as registry_file
         ) as typed
         where typed.room_id is not null
         group by typed.room_id
     ) as listed
         on seeded.room_id = listed.room_id
+{%- endmacro %}
+
+
+{#-
+    The traffic detectors (measurement locations) registered now: the seed `traffic_locations`
+    and the registry file's rows, one row per location_id (the file's values win column by
+    column). A file's segment_id counts only when it is in the seed `traffic_segments` (road and
+    direction then default to the segment's); a location left without a known segment is not
+    registered (its measurements are quarantined as unknown_location). The traffic staging check
+    and stg_device_registry__traffic_locations use this one definition.
+-#}
+{% macro registered_traffic_locations() -%}
+    select
+        coalesce(listed.location_id, seeded.location_id) as location_id,
+        coalesce(segments.segment_id, seeded.segment_id) as segment_id,
+        coalesce(listed.road, segments.road, seeded.road) as road,
+        coalesce(listed.direction, segments.direction, seeded.direction) as direction,
+        coalesce(listed.lane, seeded.lane) as lane,
+        coalesce(listed.latitude, seeded.latitude) as latitude,
+        coalesce(listed.longitude, seeded.longitude) as longitude,
+        listed.expected_interval_seconds,
+        listed.retired_at,
+        listed.landed_at,
+        case
+            when listed.location_id is null then 'seed'
+            when seeded.location_id is null then 'registry_file'
+            else 'seed_and_registry_file'
+        end as registered_in
+    from {{ ref('traffic_locations') }} as seeded
+    full outer join (
+        -- one row per location even if a hand edit repeats an id: the greatest value of each column
+        select
+            typed.location_id,
+            max(typed.segment_id) as segment_id,
+            max(typed.road) as road,
+            max(typed.direction) as direction,
+            max(typed.lane) as lane,
+            max(typed.latitude) as latitude,
+            max(typed.longitude) as longitude,
+            max(typed.expected_interval_seconds) as expected_interval_seconds,
+            max(typed.retired_at) as retired_at,
+            max(typed.landed_at) as landed_at
+        from (
+            select
+                -- the feed's ids are whole numbers from 1 to 2^53 (15 digits stay below it)
+                {{ eventlake.registry_whole_number('registry_file.location_id', 15) }} as location_id,
+                nullif(trim(registry_file.segment_id), '') as segment_id,
+                nullif(trim(registry_file.road), '') as road,
+                nullif(trim(registry_file.direction), '') as direction,
+                {{ eventlake.registry_whole_number('registry_file.lane', 2, 'integer') }} as lane,
+                {{ eventlake.registry_coordinate('registry_file.latitude', 90) }} as latitude,
+                {{ eventlake.registry_coordinate('registry_file.longitude', 180) }} as longitude,
+                {{ eventlake.registry_common_columns('registry_file') }}
+            from {{ source('device_registry', 'traffic_locations_file') }} as registry_file
+        ) as typed
+        where typed.location_id is not null
+        group by typed.location_id
+    ) as listed
+        on seeded.location_id = listed.location_id
+    left join {{ ref('traffic_segments') }} as segments
+        on listed.segment_id = segments.segment_id
+    where coalesce(segments.segment_id, seeded.segment_id) is not null
 {%- endmacro %}

@@ -28,7 +28,8 @@ measurements as (
 
 locations as (
 
-    select * from {{ ref('traffic_locations') }}
+    -- the registered detectors: the seed traffic_locations and the data folder's registry file
+    select * from {{ ref('stg_device_registry__traffic_locations') }}
 
 )
 

@@ -3,7 +3,8 @@
     Brussels local time), speeds, vehicle counts and occupancy. The feed's no-data speed codes
     become null with the code kept beside them; occupancy -1 becomes null, flagged unknown.
     Rejected lines keep their raw text and get the first failed check of domain `traffic` in
-    seeds/quarantine_reasons.csv; nothing is dropped, so landed = accepted + quarantined.
+    seeds/quarantine_reasons.csv (the last two look the location up in the device registry:
+    unknown_location, then device_retired for a measurement at or after its retired_at); nothing is dropped, so landed = accepted + quarantined.
     Accepted lines do not repeat their raw text (it stays in the raw zone, keyed by source_file).
 -#}
 {%- set speeds = ['klasse2', 'klasse3', 'klasse4', 'klasse5'] -%}
@@ -76,7 +77,7 @@ fields as (
 checked as (
 
     select
-        *,
+        fields.*,
         case
             when read_error is not null then read_error
             -- trim copies the line, so only lines that are not JSON objects pay for it
@@ -117,17 +118,25 @@ checked as (
                 {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }}
                 > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'landed_at') }}
                 then 'measured_at_in_future'
+            when registry.location_id is null then 'unknown_location'
             when
-                -- the IN becomes a join that casts every row, checked or not: bound it first
-                cast(
-                    case when location_number between 1 and 9007199254740991 then location_number end
-                    as bigint
-                ) not in (
-                    select registry.location_id from {{ ref('traffic_locations') }} as registry
-                )
-                then 'unknown_location'
+                {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }} >= registry.retired_at
+                then 'device_retired'
         end as rejection_reason
     from fields
+    -- the device registry (seed defaults + the data folder's file,
+    -- eventlake.registered_traffic_locations): at most one row per location
+    left join (
+        select
+            registered.location_id,
+            registered.retired_at
+        from ({{ eventlake.registered_traffic_locations() }}) as registered
+    ) as registry
+        -- the join casts every row, checked or not: bound the id first
+        on cast(
+            case when fields.location_number between 1 and 9007199254740991 then fields.location_number end
+            as bigint
+        ) = registry.location_id
 
 ),
 
