@@ -74,10 +74,38 @@ fields as (
 
 ),
 
-checked as (
+-- the device registry (seed defaults + the data folder's file,
+-- eventlake.registered_traffic_locations): at most one row per location
+registry as (
+
+    {{ eventlake.registered_traffic_locations() }}
+
+),
+
+located as (
 
     select
         fields.*,
+        registry.location_id as registered_location_id,
+        registry.retired_at as location_retired_at
+    from fields
+    left join registry
+        -- the join casts every row, checked or not: bound the id first
+        on
+            cast(
+                case
+                    when fields.location_number between 1 and 9007199254740991
+                        then fields.location_number
+                end
+                as bigint
+            ) = registry.location_id
+
+),
+
+checked as (
+
+    select
+        *,
         case
             when read_error is not null then read_error
             -- trim copies the line, so only lines that are not JSON objects pay for it
@@ -118,25 +146,12 @@ checked as (
                 {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }}
                 > {{ dbt.dateadd('minute', var('max_clock_skew_minutes'), 'landed_at') }}
                 then 'measured_at_in_future'
-            when registry.location_id is null then 'unknown_location'
+            when registered_location_id is null then 'unknown_location'
             when
-                {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }} >= registry.retired_at
+                {{ eventlake.epoch_seconds_to_timestamp('measured_epoch') }} >= location_retired_at
                 then 'device_retired'
         end as rejection_reason
-    from fields
-    -- the device registry (seed defaults + the data folder's file,
-    -- eventlake.registered_traffic_locations): at most one row per location
-    left join (
-        select
-            registered.location_id,
-            registered.retired_at
-        from ({{ eventlake.registered_traffic_locations() }}) as registered
-    ) as registry
-        -- the join casts every row, checked or not: bound the id first
-        on cast(
-            case when fields.location_number between 1 and 9007199254740991 then fields.location_number end
-            as bigint
-        ) = registry.location_id
+    from located
 
 ),
 
