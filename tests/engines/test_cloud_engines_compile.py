@@ -162,12 +162,16 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
         )
     else:
         assert "create external schema if not exists eventlake_spectrum" in ddl
-        # and the ML scores and the device registry
-        assert ddl.count("with no schema binding") == len(RAW_FEEDS) + 2
+        # and the ML scores and the device registry's two files (rooms, traffic detectors)
+        assert ddl.count("with no schema binding") == len(RAW_FEEDS) + 3
     # The device registry: its CSV beside the raw zone, header skipped, typed in a view.
     assert "location 's3://example-lake/registry/rooms/'" in ddl
     assert "'skip.header.line.count' = '1'" in ddl
     assert re.search(r'create or replace view "registry"\."rooms_file" as', ddl)
+    assert "location 's3://example-lake/registry/traffic_locations/'" in ddl
+    assert re.search(r'create or replace view "registry"\."traffic_locations_file" as', ddl)
+    # each file's own columns, the id first
+    assert re.search(r"traffic_locations_file\w*`? \(\s*location_id (string|varchar)", ddl)
     # The ML zone's scores: Parquet, partitioned like the lake folders the scorer writes.
     assert "location 's3://example-lake/ml/anomaly_scores/'" in ddl
     assert "stored as parquet" in ddl
