@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 # In the seed's check order; ``empty_line`` is never emitted (Firehose drops nothing, and
-# detectors never send empty messages).
+# detectors never send empty messages), nor ``device_retired`` (the simulated detectors are
+# active: tests/dbt_models/test_traffic_device_registry.py retires one).
 TRAFFIC_MALFORMED_REASONS = (
     "invalid_json",
     "missing_location_id",
