@@ -171,7 +171,7 @@ def test_external_table_ddl_renders_offline(engine: str, tmp_path: Path) -> None
     assert "location 's3://example-lake/registry/traffic_locations/'" in ddl
     assert re.search(r'create or replace view "registry"\."traffic_locations_file" as', ddl)
     # each file's own columns, the id first
-    assert re.search(r"traffic_locations_file\w*`? \(\s*location_id (string|varchar)", ddl)
+    assert re.search(r"traffic_locations_file\w*`? \(\s*`?location_id`? (string|varchar)", ddl)
     # The ML zone's scores: Parquet, partitioned like the lake folders the scorer writes.
     assert "location 's3://example-lake/ml/anomaly_scores/'" in ddl
     assert "stored as parquet" in ddl
