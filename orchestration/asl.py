@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml.config import RcfConfig
+from ml.config import RcfConfig, SageMakerConfig
 from ml.features import unload_features_sql
+from ml.sagemaker import training_job_request
 from orchestration.pipeline import PIPELINE, Step
 from orchestration.relations import Relations
 
@@ -141,6 +142,31 @@ def _athena(query_path: str, *args: str) -> State:
     )
 
 
+def _training_parameters(job: str) -> dict[str, Any]:
+    """ml.sagemaker's CreateTrainingJob request (the one the local SageMaker path sends), with the
+    per-execution values as paths and the stack's values as ${} placeholders."""
+    stack = SageMakerConfig(
+        role_arn="arn:placeholder",  # replaced below: the stack's role parameter
+        s3_prefix="s3://${LakeBucket}/ml",
+        region="",
+        training_instance_type="${TrainingInstanceType}",
+        image_uri="${RcfImageUri}",
+    )
+    request = training_job_request(
+        "", "", "s3://${LakeBucket}/ml/jobs/training/", RcfConfig(), stack
+    )
+    del request["TrainingJobName"], request["HyperParameters"]
+    (channel,) = request["InputDataConfig"]
+    del channel["DataSource"]["S3DataSource"]["S3Uri"]
+    channel["DataSource"]["S3DataSource"]["S3Uri.$"] = _job_uri("ml/export/{}/train/")
+    return {
+        "TrainingJobName.$": job,
+        **request,
+        "RoleArn": "${SageMakerRoleArn}",
+        "HyperParameters.$": "$.config.rcf_hyperparameters",
+    }
+
+
 def _job_uri(key: str) -> str:
     """An S3 URI in the lake bucket with the room attempt's job id for ``{}``."""
     return f"States.Format('s3://${{LakeBucket}}/{key}', $.job)"
@@ -207,40 +233,7 @@ def _room_states(steps: list[Step]) -> tuple[str, dict[str, State]]:
         },
         # ml_train: SageMaker's built-in RCF, 50 trees x 512 samples, feature_dim = shingle size.
         "TrainModel": {
-            **_task(
-                "arn:aws:states:::sagemaker:createTrainingJob.sync",
-                {
-                    "TrainingJobName.$": job,
-                    "AlgorithmSpecification": {
-                        "TrainingImage": "${RcfImageUri}",
-                        "TrainingInputMode": "File",
-                    },
-                    "RoleArn": "${SageMakerRoleArn}",
-                    "HyperParameters.$": "$.config.rcf_hyperparameters",
-                    "InputDataConfig": [
-                        {
-                            "ChannelName": "train",
-                            "DataSource": {
-                                "S3DataSource": {
-                                    "S3DataType": "S3Prefix",
-                                    "S3Uri.$": _job_uri("ml/export/{}/train/"),
-                                    "S3DataDistributionType": "ShardedByS3Key",
-                                }
-                            },
-                            "ContentType": "text/csv;label_size=0",
-                            "CompressionType": "None",
-                        }
-                    ],
-                    "OutputDataConfig": {"S3OutputPath": "s3://${LakeBucket}/ml/jobs/training/"},
-                    "ResourceConfig": {
-                        "InstanceType": "${TrainingInstanceType}",
-                        "InstanceCount": 1,
-                        "VolumeSizeInGB": 10,
-                    },
-                    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                    "Tags": [{"Key": "project", "Value": "eventlake"}],
-                },
-            ),
+            **_task("arn:aws:states:::sagemaker:createTrainingJob.sync", _training_parameters(job)),
             "Next": "CreateModel",
         },
         # SageMaker's layout: <OutputPath>/<job>/output/model.tar.gz (no need for .sync's output).
