@@ -64,13 +64,16 @@ def query(paths: LakePaths, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-def table_fingerprint(paths: LakePaths, relation: str) -> tuple[int, str]:
-    """Row count and an order-independent digest of every business column of ``relation``."""
+def table_fingerprint(
+    paths: LakePaths, relation: str, ignore: frozenset[str] = frozenset()
+) -> tuple[int, str]:
+    """Row count and an order-independent digest of every business column of ``relation``
+    (bookkeeping columns and ``ignore`` left out)."""
     with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
         columns = [
             row[0]
             for row in con.execute(f"describe {relation}").fetchall()
-            if row[0] not in BOOKKEEPING
+            if row[0] not in BOOKKEEPING | ignore
         ]
         rows = con.execute(f"select {', '.join(columns)} from {relation} order by all").fetchall()
     return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()

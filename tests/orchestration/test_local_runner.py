@@ -9,7 +9,6 @@ run instead of one run per step.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import signal
@@ -20,7 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from lakehelpers import BOOKKEEPING, eventlake_cli, run_eventlake
+from lakehelpers import eventlake_cli, relation, run_eventlake, table_fingerprint
 
 from ingestion.history.database import default_demo_url, extract_database
 from ingestion.history.files import import_history_files
@@ -50,24 +49,11 @@ MARTS = (
     "agg_room_daily_anomalies",
 )
 # When a model was trained is wall-clock time of that run, not a property of the data.
-RUN_TIME_COLUMNS = {"trained_at"}
+RUN_TIME_COLUMNS = frozenset({"trained_at"})
 
 
 def _marts(paths: LakePaths) -> dict[str, tuple[int, str]]:
-    relations = Relations.from_manifest()
-    found = {}
-    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
-        for model in MARTS:
-            relation = relations.model(model)
-            columns = [
-                name
-                for name, *_ in con.execute(f"describe {relation}").fetchall()
-                if name not in BOOKKEEPING | RUN_TIME_COLUMNS
-            ]
-            rows = con.execute(f"select {', '.join(columns)} from {relation} order by all")
-            fetched = rows.fetchall()
-            found[model] = (len(fetched), hashlib.sha256(repr(fetched).encode()).hexdigest())
-    return found
+    return {model: table_fingerprint(paths, relation(model), RUN_TIME_COLUMNS) for model in MARTS}
 
 
 def _curated(paths: LakePaths) -> list[str]:

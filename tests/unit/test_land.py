@@ -12,6 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from lakehelpers import run_eventlake
 from moto import mock_aws
 
 from ingestion import land
@@ -48,12 +49,7 @@ def landed(paths: LakePaths, feed: str = LIVE_FEED) -> list[bytes]:
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "--data-dir", str(data_dir), "land", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_eventlake(data_dir, "land", *args)
 
 
 def one_error_line(done: subprocess.CompletedProcess[str], *expected: str) -> str:
@@ -365,20 +361,7 @@ def test_a_file_changed_while_landing_is_an_error(
 def test_import_history_folder_without_csv_fails(tmp_path: Path) -> None:
     (tmp_path / "history").mkdir()
     (tmp_path / "history" / "readings.jsonl").write_bytes(ndjson(READINGS))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "import-history",
-            str(tmp_path / "history"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_eventlake(tmp_path / "data", "import-history", str(tmp_path / "history"))
     one_error_line(done, "no CSV file found", "eventlake land temperature")
 
 
@@ -390,20 +373,7 @@ def test_land_errors_are_land_errors(tmp_path: Path, paths: LakePaths) -> None:
 def test_scheduled_import_history_of_an_empty_folder_succeeds(tmp_path: Path) -> None:
     """--allow-empty (the scheduled imports: the runner and the AWS task) finds nothing to do."""
     (tmp_path / "history").mkdir()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "import-history",
-            str(tmp_path / "history"),
-            "--allow-empty",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    history = str(tmp_path / "history")
+    done = run_eventlake(tmp_path / "data", "import-history", history, "--allow-empty")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("0 files imported")
