@@ -29,7 +29,7 @@ measurements as (
 locations as (
 
     -- the registered detectors: the seed traffic_locations and the data folder's registry file
-    select * from {{ ref('stg_device_registry__traffic_locations') }}
+    select * from {{ ref('int_traffic_locations_registered') }}
 
 )
 
