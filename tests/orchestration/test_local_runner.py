@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from lakehelpers import MARTS as FEED_MARTS
 from lakehelpers import eventlake_cli, relation, run_eventlake, table_fingerprint
 
 from ingestion.history.database import default_demo_url, extract_database
@@ -35,19 +36,7 @@ from orchestration.runner import FAIL_AT_ENV, RunOptions, run_pipeline
 
 pytestmark = pytest.mark.dbt
 
-MARTS = (
-    "fct_temperature_readings",
-    "agg_room_daily_temperatures",
-    "fct_room_temperature_series",
-    "dim_rooms",
-    "quarantine_rejected_rows",
-    "fct_traffic_measurements",
-    "agg_traffic_segment_minutes",
-    "fct_seismic_events",
-    "agg_seismic_utm_zones",
-    "fct_temperature_anomalies",
-    "agg_room_daily_anomalies",
-)
+MARTS = (*FEED_MARTS, "fct_temperature_anomalies", "agg_room_daily_anomalies")
 # When a model was trained is wall-clock time of that run, not a property of the data.
 RUN_TIME_COLUMNS = frozenset({"trained_at"})
 
