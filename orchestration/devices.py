@@ -136,19 +136,27 @@ def read_registry(path: Path, kind: Kind = ROOM) -> dict[str, Row]:
     """The file's devices by id (none when there is no file); a file without the id is an error."""
     if not path.exists():
         return {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or kind.id_column not in reader.fieldnames:
-            raise ValueError(
-                f"{path} has no {kind.id_column} column; its header must be"
-                f" {','.join(kind.columns)}"
-            )
-        rows: dict[str, Row] = {}
-        for row in reader:
-            device_id = (row.get(kind.id_column) or "").strip()
-            if device_id:
-                rows[device_id] = {c: (row.get(c) or "").strip() for c in kind.columns}
-                rows[device_id][kind.id_column] = device_id
+    # utf-8-sig: spreadsheet programs save "CSV UTF-8" with a byte-order mark before the header.
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return _registry_rows(path, csv.DictReader(handle), kind)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8 and try again"
+        ) from exc
+
+
+def _registry_rows(path: Path, reader: csv.DictReader[str], kind: Kind) -> dict[str, Row]:
+    if reader.fieldnames is None or kind.id_column not in reader.fieldnames:
+        raise ValueError(
+            f"{path} has no {kind.id_column} column; its header must be {','.join(kind.columns)}"
+        )
+    rows: dict[str, Row] = {}
+    for row in reader:
+        device_id = (row.get(kind.id_column) or "").strip()
+        if device_id:
+            rows[device_id] = {c: (row.get(c) or "").strip() for c in kind.columns}
+            rows[device_id][kind.id_column] = device_id
     return rows
 
 

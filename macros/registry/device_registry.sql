@@ -102,7 +102,10 @@
         {%- if eventlake.lake_file_count(path) > 0 -%}
             {#- A hand-edited file may miss a column or order them differently: read by header
                 name, and give every missing column as null rather than failing the run. -#}
-            {%- set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true)" -%}
+            {#- ignore_errors: a row that is not UTF-8 (a spreadsheet's legacy encoding) is skipped
+                instead of failing the run (its device reads as unregistered); `eventlake devices
+                list` names the file's problem. -#}
+            {%- set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true, ignore_errors = true)" -%}
             {%- set present = run_query('select * from ' ~ reader ~ ' limit 0').column_names | map('lower') | list -%}
             {%- if columns[0] in present -%}
                 {%- set body -%}
@@ -115,6 +118,9 @@
                             {{ column if column in present else 'cast(null as varchar)' }} as {{ column }}{{ ',' if not loop.last }}
                             {%- endfor %}
                         from {{ reader }}
+                        -- every column read by every query, so a row ignore_errors skips (bytes
+                        -- that are not UTF-8) is skipped whichever columns a model selects
+                        where concat_ws(',', {{ columns | select('in', present) | join(', ') }}) is not null
                     )
                 {%- endset -%}
             {%- else -%}

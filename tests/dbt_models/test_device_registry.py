@@ -184,3 +184,21 @@ def test_an_incremental_build_after_the_rebuild_changes_nothing(reregistered_lak
     before = {relation: table_fingerprint(paths, relation) for relation in MARTS}
     dbt(paths, "build")
     assert {relation: table_fingerprint(paths, relation) for relation in MARTS} == before
+
+
+def test_a_registry_row_in_a_legacy_encoding_never_fails_the_build(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A hand-edited registry saved as Latin-1: the build passes, the UTF-8 rows register, the
+    row that is not UTF-8 does not (its room's readings are quarantined with how to register)."""
+    paths = lake_paths(tmp_path_factory.mktemp("latin1-registry"))
+    (paths.data_dir / "registry").mkdir(parents=True)
+    (paths.data_dir / "registry" / "rooms.csv").write_bytes(
+        b"room_id,name,location\nOK1,Lab,Hall\nBAD1,Lab,Geb\xe4ude C\n"
+    )
+    arrival = datetime(2026, 3, 2, tzinfo=UTC)
+    hourly = timedelta(hours=1)
+    lines = [*_series("OK1", hourly, 1, 20.0), *_series("BAD1", hourly, 1, 20.0)]
+    _import(paths, paths.data_dir / "in", lines, arrival)
+    assert dbt(paths, "build")
+    assert _quarantined(paths) == {("BAD1", "unknown_room"): 24}

@@ -208,3 +208,24 @@ def test_a_detectors_file_without_location_id_is_a_clear_error(tmp_path: Path) -
     (tmp_path / "registry" / "traffic_locations.csv").write_text("room_id,name\nX,Y\n")
     done = _run(tmp_path, "devices", "list", "--kind", "detector")
     assert done.returncode == 1 and "has no location_id column" in done.stderr
+
+
+def test_a_spreadsheet_saved_registry_is_read_and_a_legacy_encoding_is_one_line(
+    tmp_path: Path,
+) -> None:
+    """Files as spreadsheet programs save them: "CSV UTF-8" puts a byte-order mark before the
+    header and ends lines with CRLF (read as is); "CSV (Windows)" writes Latin-1 (one line that
+    says how to save it, exit 1, no traceback)."""
+    (tmp_path / "registry").mkdir()
+    registry = tmp_path / "registry" / "rooms.csv"
+    registry.write_bytes(
+        b"\xef\xbb\xbfroom_id,name,location,expected_interval_seconds\r\n"
+        b"LAB-9,Lab 9,Geb\xc3\xa4ude B,300\r\n"
+    )
+    listed = _ok(tmp_path, "list")
+    assert "LAB-9" in listed and "Gebäude B" in listed and "300" in listed
+    registry.write_bytes(b"room_id,name,location\nLAB-8,Lab 8,Geb\xe4ude C\n")
+    done = _run(tmp_path, "devices", "list")
+    assert done.returncode == 1 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert "is not UTF-8 text" in line and "save it as CSV UTF-8" in line
