@@ -7,9 +7,26 @@
     {%- else -%}
         {%- set literals = [] -%}
         {%- for value in values -%}
-            {%- set quoted = "'" ~ (value | string | replace("'", "''")) ~ "'" -%}
+            {%- set quoted = eventlake.text_literal(value) -%}
             {%- do literals.append('cast(' ~ quoted ~ ' as ' ~ as_type ~ ')' if as_type else quoted) -%}
         {%- endfor -%}
         {{ column }} in ({{ literals | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- A value as a SQL string literal. -#}
+{% macro text_literal(value) -%}
+    '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- A text, or a list of texts, as a DuckDB literal: 'a', or ['a', 'b'] (read_blob takes both). -#}
+{% macro sql_text_literals(texts) -%}
+    {%- if texts is string -%}
+        {{ eventlake.text_literal(texts) }}
+    {%- else -%}
+        {%- set literals = [] -%}
+        {%- for text in texts -%}{%- do literals.append(eventlake.text_literal(text)) -%}{%- endfor -%}
+        [{{ literals | join(', ') }}]
     {%- endif -%}
 {%- endmacro %}

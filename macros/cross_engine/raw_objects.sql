@@ -69,6 +69,47 @@
 {%- endmacro %}
 
 
+{#-
+    The first CTE body of a staging model: the feed's lines (line, source_file, landed_at,
+    read_error), of every object when `objects` is none (a full refresh), else of those objects
+    only (eventlake.unstaged_objects). DuckDB reads the listed files themselves: it does not push
+    a filter on the file name into read_blob's glob, so filtering the feed's view would read every
+    object of the feed on every run. The cloud engines filter their external tables, whose
+    processing-hour partitions prune the prefixes read (eventlake.raw_objects_filter).
+-#}
+{% macro raw_lines(source_relation, objects=none) -%}
+    {{ return(adapter.dispatch('raw_lines', 'eventlake')(source_relation, objects)) }}
+{%- endmacro %}
+
+{% macro default__raw_lines(source_relation, objects) -%}
+    select
+        source_file,
+        landed_at,
+        line,
+        {{ eventlake.raw_read_error() }} as read_error
+    from {{ source_relation }}
+    {%- if objects is not none %}
+    where {{ eventlake.raw_objects_filter(objects) }}
+    {%- endif %}
+{%- endmacro %}
+
+{% macro duckdb__raw_lines(source_relation, objects) -%}
+    {%- if objects is none or not execute -%}
+        {{ eventlake.default__raw_lines(source_relation, objects) }}
+    {%- elif objects | length == 0 -%}
+        {{ eventlake.no_raw_lines() }}
+    {%- else -%}
+        {%- set node = eventlake.raw_feed_sources()
+            | selectattr('identifier', 'equalto', source_relation.identifier) | first -%}
+        {%- set files = [] -%}
+        {#- a lake key is raw/<feed>/YYYY/MM/DD/HH/<name>, under the lake root -#}
+        {%- for key in objects -%}{%- do files.append(eventlake.lake_path(key)) -%}{%- endfor -%}
+        select source_file, landed_at, line, read_error
+        from ({{ eventlake.raw_object_lines(files, eventlake.raw_max_line_bytes(node)) }}) as new_lines
+    {%- endif %}
+{%- endmacro %}
+
+
 {#- The staging filter for a list of objects. Athena and Redshift also name their processing-hour
     partitions, so the engine opens only those prefixes instead of every object of the feed. -#}
 {% macro raw_objects_filter(objects) -%}

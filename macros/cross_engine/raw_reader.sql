@@ -21,18 +21,19 @@
     the same objects is in docs/reliability.md.
 -#}
 
-{#- The SELECT of line, source_file, landed_at, read_error over the objects matching `glob`. -#}
-{% macro raw_object_lines(glob, max_line_bytes) -%}
-    {{ return(adapter.dispatch('raw_object_lines', 'eventlake')(glob, max_line_bytes)) }}
+{#- The SELECT of line, source_file, landed_at, read_error over `files`: a glob, or a list of
+    paths (the objects an incremental run stages). -#}
+{% macro raw_object_lines(files, max_line_bytes) -%}
+    {{ return(adapter.dispatch('raw_object_lines', 'eventlake')(files, max_line_bytes)) }}
 {%- endmacro %}
 
-{% macro default__raw_object_lines(glob, max_line_bytes) -%}
+{% macro default__raw_object_lines(files, max_line_bytes) -%}
     {{ exceptions.raise_compiler_error(
         'raw_object_lines is the DuckDB reader; Athena and Redshift read raw objects through external tables'
     ) }}
 {%- endmacro %}
 
-{% macro duckdb__raw_object_lines(glob, max_line_bytes) -%}
+{% macro duckdb__raw_object_lines(files, max_line_bytes) -%}
     {%- set can_gunzip = eventlake.duckdb_has_gunzip() -%}
     {%- if not can_gunzip -%}
         {%- do log('eventlake: no eventlake_gunzip function on this connection; .gz objects are '
@@ -108,7 +109,7 @@
                                 {%- endif %}
                                 else content
                             end as inflated
-                        from read_blob('{{ glob }}')
+                        from read_blob({{ eventlake.sql_text_literals(files) }})
                     ) as objects
                 ) as decoded
             ) as classified

@@ -12,15 +12,7 @@
     if eventlake.incremental_run() else none -%}
 source as (
 
-    select
-        source_file,
-        landed_at,
-        line,
-        {{ eventlake.raw_read_error() }} as read_error
-    from {{ source_relation }}
-    {%- if new_objects is not none %}
-    where {{ eventlake.raw_objects_filter(new_objects) }}
-    {%- endif %}
+    {{ eventlake.raw_lines(source_relation, new_objects) }}
 
 ),
 

@@ -20,6 +20,22 @@
 {%- endmacro %}
 
 
+{#- A raw feed's longest accepted line, in bytes (meta raw_max_line_bytes of its source). -#}
+{% macro raw_max_line_bytes(node) -%}
+    {{ return(node.meta.get('raw_max_line_bytes') or var('raw_default_max_line_bytes')) }}
+{%- endmacro %}
+
+{#- The raw lines' columns with no row: a feed with no object yet. -#}
+{% macro no_raw_lines() -%}
+    select
+        cast(null as varchar) as line,
+        cast(null as varchar) as source_file,
+        cast(null as timestamp) as landed_at,
+        cast(null as varchar) as read_error
+    where false
+{%- endmacro %}
+
+
 {% macro create_raw_relations() -%}
     {{ return(adapter.dispatch('create_raw_relations', 'eventlake')()) }}
 {%- endmacro %}
@@ -43,18 +59,9 @@
     {%- for node in eventlake.raw_feed_sources() -%}
         {%- set glob = eventlake.lake_path('raw') ~ '/' ~ node.meta['raw_feed'] ~ '/*/*/*/*/*' -%}
         {%- if eventlake.lake_file_count(glob) > 0 -%}
-            {%- set body = eventlake.raw_object_lines(
-                glob, node.meta.get('raw_max_line_bytes') or var('raw_default_max_line_bytes')
-            ) -%}
+            {%- set body = eventlake.raw_object_lines(glob, eventlake.raw_max_line_bytes(node)) -%}
         {%- else -%}
-            {%- set body -%}
-                select
-                    cast(null as varchar) as line,
-                    cast(null as varchar) as source_file,
-                    cast(null as timestamp) as landed_at,
-                    cast(null as varchar) as read_error
-                where false
-            {%- endset -%}
+            {%- set body = eventlake.no_raw_lines() -%}
         {%- endif -%}
         {%- do statements.extend(eventlake.source_view_statements(node, body)) -%}
     {%- endfor -%}

@@ -39,15 +39,7 @@ with
 
 source as (
 
-    select
-        source_file,
-        landed_at,
-        line,
-        {{ eventlake.raw_read_error() }} as read_error
-    from {{ source('seismic', 'events') }}
-    {%- if new_objects is not none %}
-    where {{ eventlake.raw_objects_filter(new_objects) }}
-    {%- endif %}
+    {{ eventlake.raw_lines(source('seismic', 'events'), new_objects) }}
 
 ),
 
