@@ -123,8 +123,9 @@ KIND_OPTIONS = {
 
 def apply_hint(kind: Kind) -> str:
     return (
-        f"applies from the next `eventlake build` (lines already quarantined as {kind.quarantine}"
-        " or device_retired are re-checked by `eventlake build --full-refresh`)"
+        "applies from the next `eventlake run` or `eventlake build` (lines already quarantined"
+        f" as {kind.quarantine} or device_retired are re-checked by"
+        " `eventlake build --full-refresh`)"
     )
 
 

@@ -15,6 +15,7 @@ Each file is replaced atomically, so a crash leaves the previous version.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -117,9 +118,41 @@ def raw_objects(paths: LakePaths) -> set[str]:
     return found
 
 
+# Where the gate lists the device registry's files among the raw objects:
+# registry/<table>.csv@<sha256>, the feed of each being registry:<table>.
+REGISTRY_FOLDER = "registry"
+
+
+def registry_feed(table: str) -> str:
+    """The gate's feed name for a registry table (a source's ``registry_table`` meta)."""
+    return f"{REGISTRY_FOLDER}:{table}"
+
+
+def registry_versions(paths: LakePaths) -> set[str]:
+    """The device registry's files, each named with a digest of its bytes: an edit (`eventlake
+    devices add|retire`, or by hand) is new data for the gate, an unchanged file is not."""
+    from orchestration.devices import KINDS, registry_file
+
+    found = set()
+    for kind in KINDS.values():
+        path = registry_file(paths, kind)
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found.add(f"{REGISTRY_FOLDER}/{kind.table}.csv@{digest}")
+    return found
+
+
 def feeds_of(objects: set[str]) -> list[str]:
-    """The raw feeds (the raw zone's top folders) that ``objects`` belong to, sorted."""
-    return sorted({Path(name).parts[0] for name in objects if Path(name).parts})
+    """The raw feeds (the raw zone's top folders) that ``objects`` belong to, and the registry
+    tables whose file changed (registry_feed), sorted."""
+    feeds = set()
+    for name in objects:
+        parts = Path(name).parts
+        if len(parts) == 2 and parts[0] == REGISTRY_FOLDER:
+            feeds.add(registry_feed(parts[1].split(".csv@")[0]))
+        elif parts:
+            feeds.add(parts[0])
+    return sorted(feeds)
 
 
 def last_success_objects(paths: LakePaths) -> set[str] | None:

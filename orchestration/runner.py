@@ -186,22 +186,26 @@ def _import_seismic(ctx: _Context) -> tuple[str, int | None]:
 
 
 def _gate(ctx: _Context) -> tuple[str, int | None]:
-    listing = run_state.raw_objects(ctx.paths)
+    raw = run_state.raw_objects(ctx.paths)
+    listing = raw | run_state.registry_versions(ctx.paths)
     before = run_state.last_success_objects(ctx.paths)
     new = listing if before is None else listing - before
+    new_raw = raw if before is None else raw - before
     ctx.pending.new_data = before is None or bool(new) or ctx.options.force
-    ctx.pending.new_raw_objects = len(new)
+    ctx.pending.new_raw_objects = len(new_raw)
     ctx.pending.seen = sorted(listing)
     ctx.pending.new_feeds = None if before is None or ctx.options.force else run_state.feeds_of(new)
     if before is None:
-        detail = f"first run: {len(listing):,} raw objects"
+        detail = f"first run: {len(raw):,} raw objects"
     elif new:
-        detail = f"{len(new):,} new raw objects since the last successful run"
+        detail = f"{len(new_raw):,} new raw objects since the last successful run"
+        if len(new) > len(new_raw):
+            detail += ", and the device registry changed"
     else:
         detail = "no new raw object since the last successful run"
         if ctx.options.force:
             detail += " (--force: running every step)"
-    return detail, len(new)
+    return detail, len(new_raw)
 
 
 def _dbt(step: Step, ctx: _Context) -> tuple[str, int | None]:
@@ -227,21 +231,33 @@ def _dbt(step: Step, ctx: _Context) -> tuple[str, int | None]:
 
 def _dbt_command(step: Step, ctx: _Context) -> list[str]:
     """The step's dbt arguments; narrowed to the feeds that landed new objects when it may be."""
-    command = list(step.command)
     feeds = ctx.pending.new_feeds
     if not step.narrow_to_new_feeds or feeds is None:
-        return command
-    return [command[0], "--select", *_downstream_of_feeds(ctx.dbt().manifest, feeds), *command[1:]]
+        return list(step.command)
+    return narrowed_command(step, ctx.dbt().manifest, feeds)
 
 
-def _downstream_of_feeds(manifest: Any, feeds: list[str]) -> list[str]:
-    """dbt selectors for what reads the given raw feeds (sources with a ``raw_feed`` meta) and
-    for the sources no feed lands (the run records and the ML scores, which every run writes;
-    the step's own ``--exclude`` still applies)."""
+def narrowed_command(step: Step, manifest: Any, feeds: list[str]) -> list[str]:
+    """A ``narrow_to_new_feeds`` step's dbt arguments when only ``feeds`` changed."""
+    command = list(step.command)
+    return [command[0], "--select", *downstream_of_feeds(manifest, feeds), *command[1:]]
+
+
+def downstream_of_feeds(manifest: Any, feeds: list[str]) -> list[str]:
+    """dbt selectors for what reads the given raw feeds (sources with a ``raw_feed`` meta), for
+    a device registry file when it changed (run_state.registry_feed), and for the sources
+    every run writes (the run records and the ML scores; the step's own ``--exclude`` still
+    applies). An unchanged registry selects nothing: every feed's staging reads it, so
+    selecting it would rebuild and test every feed."""
     selectors = []
     for source in sorted(manifest.sources.values(), key=lambda s: s.unique_id):
-        feed = source.meta.get("raw_feed")
-        if feed is None or feed in feeds:
+        if "raw_feed" in source.meta:
+            selected = source.meta["raw_feed"] in feeds
+        elif "registry_table" in source.meta:
+            selected = run_state.registry_feed(source.meta["registry_table"]) in feeds
+        else:
+            selected = True
+        if selected:
             selectors.append(f"source:{source.source_name}.{source.name}+")
     return selectors
 

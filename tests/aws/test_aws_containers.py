@@ -110,7 +110,14 @@ def test_dbt_step_resumes_with_dbt_retry_on_a_redrive(s3, tmp_path: Path):
     # Another execution starts from scratch with the pipeline's default when no args are given.
     other = {**env, "EVENTLAKE_RUN_ID": "run-2", "EVENTLAKE_DBT_ARGS": ""}
     aws_dbt.run_step("dbt_build_anomalies", other, s3, target, dbt("success", 0))
-    assert commands[-1] == ["dbt", "build", "--select", "stg_ml_scores__anomaly_scores+"]
+    assert commands[-1] == [
+        "dbt",
+        "build",
+        "--select",
+        "stg_ml_scores__anomaly_scores+",
+        "--exclude-resource-type",
+        "unit_test",
+    ]
 
 
 def test_dbt_step_rejects_what_is_not_a_dbt_step_or_args(s3, tmp_path: Path):

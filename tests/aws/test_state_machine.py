@@ -149,7 +149,13 @@ def test_dbt_command_comes_from_the_execution_input(aws, runnable, retry_waits):
     config = run.exited_output("MergeInput")["config"]
     assert config["dbt_build"] == ["build", "--select", "staging"]
     # Not given: the pipeline's default.
-    assert config["dbt_build_anomalies"] == ["build", "--select", "stg_ml_scores__anomaly_scores+"]
+    assert config["dbt_build_anomalies"] == [
+        "build",
+        "--select",
+        "stg_ml_scores__anomaly_scores+",
+        "--exclude-resource-type",
+        "unit_test",
+    ]
 
 
 def test_no_new_data_skips_the_rest_and_says_so(aws, runnable, retry_waits):

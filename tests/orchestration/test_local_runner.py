@@ -216,7 +216,43 @@ def test_new_traffic_only_rebuilds_what_reads_traffic(
     selected = build.detail.split(" --exclude ")[0].split(" --select ")[1].split()
     assert "source:traffic_firehose.measurements+" in selected, build.detail
     assert "source:orchestration.pipeline_runs+" in selected, build.detail
-    assert not [s for s in selected if s.startswith(("source:sensor", "source:seismic"))]
+    # an unchanged registry selects nothing: every feed's staging reads it
+    assert not [
+        s for s in selected if s.startswith(("source:sensor", "source:seismic", "source:device"))
+    ]
+    assert "--exclude-resource-type unit_test:" in build.detail, build.detail
     assert [s.parses for s in sessions] == [1]
     assert {m: builders(m) for m in before} == before
     assert _marts(paths)["fct_traffic_measurements"][0] > traffic_rows
+
+
+def test_a_registry_edit_is_new_data_for_the_gate(lakes: Lakes) -> None:
+    """`eventlake devices add` with no new raw object: the next run builds what reads the rooms'
+    registry (dim_rooms gets the room) and not the traffic or seismic models; the run after it
+    is skipped again."""
+    paths = _lake_a(lakes)
+    said: list[str] = []
+    assert run_pipeline(paths, RunOptions(), said.append).outcome in {"skipped", "succeeded"}
+    eventlake_cli(paths.data_dir, "devices", "add", "LAB-9", "--name", "Lab 9")
+
+    result = run_pipeline(paths, RunOptions(), said.append)
+    assert result.outcome == "succeeded", said[-5:]
+    gate = next(r for r in result.steps if r.name == "check_new_data")
+    assert gate.detail == (
+        "0 new raw objects since the last successful run, and the device registry changed"
+    )
+    build = next(r for r in result.steps if r.name == "dbt_build")
+    selected = build.detail.split(" --exclude ")[0].split(" --select ")[1].split()
+    assert "source:device_registry.rooms_file+" in selected, build.detail
+    assert not [
+        s
+        for s in selected
+        if s.startswith(("source:traffic", "source:seismic", "source:device_registry.traffic"))
+    ]
+    with duckdb.connect(str(paths.duckdb_file), read_only=True) as con:
+        names = con.execute(
+            f"select room_name from {relation('dim_rooms')} where room_id = 'LAB-9'"
+        )
+        assert names.fetchall() == [("Lab 9",)]
+
+    assert run_pipeline(paths, RunOptions(), said.append).outcome == "skipped"
