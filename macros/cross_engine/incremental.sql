@@ -1,7 +1,8 @@
 {#-
     How each engine rewrites the event-time partitions an incremental run touches.
-    DuckDB and Redshift delete the touched partitions' rows and insert them again (unique_key is
-    the partition column); Athena overwrites the Hive partitions in S3 (insert_overwrite).
+    DuckDB and Redshift delete the touched rows by unique_key and insert them again (the
+    partition column, or a finer slice key: partition_rebuild_key); Athena overwrites the Hive
+    partitions in S3 (insert_overwrite).
 -#}
 
 {% macro partition_overwrite_strategy() -%}
@@ -14,6 +15,26 @@
 
 {% macro athena__partition_overwrite_strategy() -%}
     {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+
+{#-
+    The unique_key an incremental run replaces rows by. delete+insert (DuckDB, Redshift) deletes
+    any key, so a model can rewrite finer slices of a partition (`slice_key`, e.g. one detector's
+    hour) and leave the rest of the partition alone. insert_overwrite (Athena) can only replace
+    whole Hive partitions, so there it is the partition key and the model rebuilds whole
+    partitions. Models compare the result with their slice_key to know which SQL to emit.
+-#}
+{% macro partition_rebuild_key(partition_key, slice_key) -%}
+    {{ return(adapter.dispatch('partition_rebuild_key', 'eventlake')(partition_key, slice_key)) }}
+{%- endmacro %}
+
+{% macro default__partition_rebuild_key(partition_key, slice_key) -%}
+    {{ return(slice_key) }}
+{%- endmacro %}
+
+{% macro athena__partition_rebuild_key(partition_key, slice_key) -%}
+    {{ return(partition_key) }}
 {%- endmacro %}
 
 

@@ -189,9 +189,19 @@ TRAFFIC_HOURLY = (
 )
 
 
+# The slices Redshift's delete+insert replaces: one detector's (or segment's) hour, so late data
+# leaves the hour's other detectors alone. Athena's insert_overwrite can only replace hours.
+TRAFFIC_SLICE_KEYS = {
+    "int_traffic_measurements_windowed": ["location_id", "measured_hour"],
+    "fct_traffic_measurements": ["location_id", "measured_hour"],
+    "agg_traffic_segment_minutes": ["segment_id", "measured_hour"],
+}
+
+
 def test_traffic_models_rewrite_measurement_hours(engine: str, compiled_project) -> None:
     """Athena: insert_overwrite of year/month/day/hour partitions, batched past 100 by
-    dbt-athena; Redshift: delete+insert of the hours, with dist and sort keys."""
+    dbt-athena; Redshift: delete+insert of (detector or segment, hour) slices, with dist and
+    sort keys."""
     target = compiled_project(engine, "incremental")
     manifest = json.loads((target / "manifest.json").read_text())
     for model in TRAFFIC_HOURLY:
@@ -200,9 +210,10 @@ def test_traffic_models_rewrite_measurement_hours(engine: str, compiled_project)
             assert config["incremental_strategy"] == "insert_overwrite"
             assert config["partitioned_by"] == ["year", "month", "day", "hour"]
             assert config["partitions_limit"] == 100
+            assert config["unique_key"] == "measured_hour"
         else:
             assert config["incremental_strategy"] == "delete+insert"
-            assert config["unique_key"] == "measured_hour"
+            assert config["unique_key"] == TRAFFIC_SLICE_KEYS[model]
             assert config["dist"] and config["sort"]
             assert "partitioned_by" not in config
     compiled = target / "compiled" / "eventlake" / "models"
@@ -211,6 +222,12 @@ def test_traffic_models_rewrite_measurement_hours(engine: str, compiled_project)
     assert "measured_hour in (cast('2000-01-01 00:00:00' as timestamp))" in fact
     windows = (compiled / "intermediate/traffic/int_traffic_measurements_windowed.sql").read_text()
     assert "cast('1999-12-31 20:00:00' as timestamp)" in windows
+    segments = (compiled / "marts/traffic/agg_traffic_segment_minutes.sql").read_text()
+    # Athena reads and writes every detector of the hours; Redshift only the slices
+    by_slice = engine != "athena"
+    assert ("inner join traffic_slices_to_rebuild" in windows) is by_slice
+    assert ("inner join slices_to_read" in windows) is by_slice
+    assert ("inner join slices_to_rebuild" in segments) is by_slice
     if engine == "athena":  # Trino has RANGE frames with interval offsets
         assert "range between interval '19' minute preceding and current row" in windows
         assert (

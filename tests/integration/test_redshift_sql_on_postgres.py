@@ -112,6 +112,22 @@ FIXTURES = {
             ("2026-03-02", "2026-03-02 10:00:00"),
         ],
     ),
+    # Traffic staging: location 1 gets a late measurement at 10:45 (staged after the watermark
+    # 12:00) whose windows reach until 13:55; location 3 a new one; location 2 nothing new.
+    "fx_staged": (
+        "location_id integer, measured_at timestamp, measured_hour timestamp,"
+        " staged_at timestamp, rejection_reason varchar",
+        [
+            (1, "2026-03-01 08:50:00", "2026-03-01 08:00:00", "2026-03-01 11:30:00", None),
+            (1, "2026-03-01 10:45:00", "2026-03-01 10:00:00", "2026-03-01 12:30:00", None),
+            (1, "2026-03-01 11:10:00", "2026-03-01 11:00:00", "2026-03-01 11:30:00", None),
+            (1, "2026-03-01 13:40:00", "2026-03-01 13:00:00", "2026-03-01 11:30:00", None),
+            (1, "2026-03-01 14:10:00", "2026-03-01 14:00:00", "2026-03-01 11:30:00", None),
+            (2, "2026-03-01 10:10:00", "2026-03-01 10:00:00", "2026-03-01 11:30:00", None),
+            (3, "2026-03-01 12:05:00", "2026-03-01 12:00:00", "2026-03-01 12:30:00", None),
+            (3, "2026-03-01 09:00:00", "2026-03-01 09:00:00", "2026-03-01 12:30:00", "bad"),
+        ],
+    ),
     "fx_epochs": (
         "seconds double precision, start_at timestamp, end_at timestamp",
         [
@@ -260,6 +276,13 @@ MACRO_QUERIES = {
         "{{ eventlake.partitions_to_rebuild_sql('fx_upstream', 'event_date', 'staged_at',"
         ' "cast(\'2026-03-01 12:00:00\' as " ~ dbt.type_timestamp() ~ ")") }}'
     ),
+    "traffic_slices": (
+        "with {{ eventlake.traffic_slices_to_rebuild_ctes('fx_staged',"
+        ' "cast(\'2026-03-01 12:00:00\' as " ~ dbt.type_timestamp() ~ ")") }},'
+        " slices_to_read as ({{ eventlake.traffic_slices_to_read('traffic_slices_to_rebuild') }})"
+        " select 'rebuild' as what, location_id, measured_hour from traffic_slices_to_rebuild"
+        " union all select 'read', location_id, measured_hour from slices_to_read"
+    ),
     "is_one_of": (
         "select event_date from fx_upstream where"
         " {{ eventlake.is_one_of('event_date', ['2026-02-28', '2026-03-02'], 'date') }}"
@@ -282,7 +305,9 @@ MACRO_QUERIES = {
 # Redshift spelling -> PostgreSQL spelling of Redshift's documented meaning.
 REWRITES = (
     # DATEADD(datepart, n, ts): PostgreSQL reads the bare datepart as a column.
-    (re.compile(r"dateadd\((\w+), (-?\d+), ([\w.\"]+)\)"), r"(\3 + (\2) * interval '1 \1')"),
+    # (dbt.dateadd spreads it over lines; the amount may be a column)
+    (re.compile(r"dateadd\(\s*(\w+),\s*(-?[\w.]+),\s*([\w.\"]+)\s*\)"),
+     r"(\3 + (\2) * interval '1 \1')"),
     # DATEDIFF(second, a, b): whole datepart boundaries crossed; for seconds, the difference.
     (re.compile(r"datediff\(second, ([\w.\"]+), ([\w.\"]+)\)"),
      r"cast(extract(epoch from (\2 - \1)) as bigint)"),
@@ -441,3 +466,14 @@ def test_overflowing_to_timestamp_is_caught(rendered, postgres, duck):
     except psycopg.errors.DataError:  # PostgreSQL refuses the overflow that Redshift accepts
         return
     assert rows != expected
+
+
+def test_traffic_slices_are_the_late_locations_hours(rendered, duck):
+    """Location 1's late 10:45 rebuilds its hours 10, 11 and 13 (13:40 is within the 190-minute
+    reach, 14:10 is not), location 3 its hour 12; location 2 and the rejected line nothing.
+    Each is read with the 4 hours before it (the reach, rounded up to hours)."""
+    rows = duck.execute(rendered["local"]["traffic_slices"]).fetchall()
+    rebuild = sorted((loc, at.hour) for what, loc, at in rows if what == "rebuild")
+    assert rebuild == [(1, 10), (1, 11), (1, 13), (3, 12)]
+    read = sorted((loc, at.hour) for what, loc, at in rows if what == "read")
+    assert read == sorted({(loc, hour - back) for loc, hour in rebuild for back in range(5)})

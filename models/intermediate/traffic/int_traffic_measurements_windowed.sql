@@ -6,29 +6,53 @@
     The rolling averages over measurements follow a run of measurements: a gap longer than
     var traffic_max_gap_minutes starts a new run, so a detector back from an outage does not
     average in speeds from before it. That also bounds how far any window reaches, which is what
-    lets an incremental run rebuild just the hours new lines touch, reading only the hours their
-    windows reach back into, and still equal a full refresh.
+    lets an incremental run rebuild just the (location, hour) slices new lines touch, reading only
+    those locations' hours their windows reach back into, and still equal a full refresh.
+    On Athena, whose insert_overwrite rewrites whole Hive partitions, the rebuilt unit is the
+    hour of every location instead (partition_rebuild_key).
 -#}
+{%- set slice_key = ['location_id', 'measured_hour'] -%}
+{%- set rebuild_key = eventlake.partition_rebuild_key('measured_hour', slice_key) -%}
 {{ config(**eventlake.partition_rebuild_config(
-    unique_key='measured_hour',
+    unique_key=rebuild_key,
     partition_by=['year', 'month', 'day', 'hour'],
     dist='location_id',
     sort=['measured_at', 'location_id'],
 )) }}
 
 {%- set staged_lines = ref('stg_traffic_firehose__measurements') -%}
-{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines)
-    if eventlake.incremental_run() else [] -%}
+{%- set incremental = eventlake.incremental_run() -%}
+{%- set by_slice = incremental and rebuild_key == slice_key -%}
+{%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') if incremental else none -%}
+{%- set hours_to_rebuild = eventlake.traffic_hours_to_rebuild(staged_lines, watermark)
+    if incremental else [] -%}
 {%- set run_partition = 'partition by location_id, run_number order by measured_at' -%}
 
 with
 
+{%- if by_slice %}
+
+{{ eventlake.traffic_slices_to_rebuild_ctes(staged_lines, watermark, hours_to_rebuild) }},
+
+slices_to_read as (
+
+    {{ eventlake.traffic_slices_to_read('traffic_slices_to_rebuild') }}
+
+),
+{%- endif %}
+
 measurements as (
 
-    select * from {{ ref('int_traffic_measurements_deduplicated') }}
-    {%- if eventlake.incremental_run() %}
+    select deduplicated.* from {{ ref('int_traffic_measurements_deduplicated') }} as deduplicated
+    {%- if by_slice %}
+        inner join slices_to_read
+            on
+                deduplicated.location_id = slices_to_read.location_id
+                and deduplicated.measured_hour = slices_to_read.measured_hour
+    {%- endif %}
+    {%- if incremental %}
         where {{ eventlake.is_one_of(
-            'measured_hour', eventlake.traffic_hours_to_read(hours_to_rebuild), dbt.type_timestamp()
+            'deduplicated.measured_hour', eventlake.traffic_hours_to_read(hours_to_rebuild), dbt.type_timestamp()
         ) }}
     {%- endif %}
 
@@ -134,6 +158,12 @@ select
     {{ eventlake.date_part_int('hour', 'time_windows.measured_at') }} as hour  -- noqa: RF04
 from time_windows
 cross join staged
-{%- if eventlake.incremental_run() %}
+{%- if by_slice %}
+    inner join traffic_slices_to_rebuild
+        on
+            time_windows.location_id = traffic_slices_to_rebuild.location_id
+            and time_windows.measured_hour = traffic_slices_to_rebuild.measured_hour
+{%- endif %}
+{%- if incremental %}
 where {{ eventlake.is_one_of('time_windows.measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
 {%- endif %}

@@ -1,30 +1,59 @@
 {#-
     One row per road segment (the lanes of one road, direction and place) and minute: how many
     lanes reported, their mean and lowest car speed, vehicles, occupancy, lanes in a jam, and the
-    segment's own jam indicator from its lanes' 3-measurement averages. Partitioned and rebuilt
-    by measurement hour exactly like fct_traffic_measurements.
+    segment's own jam indicator from its lanes' 3-measurement averages. Partitioned by measurement
+    hour like fct_traffic_measurements. A minute spans the segment's detectors, so an incremental
+    run rebuilds the (segment, hour) slices in which any detector's rows were rewritten, from all
+    of that segment's detectors (delete+insert on that key); on Athena, the whole hours.
 -#}
+{%- set slice_key = ['segment_id', 'measured_hour'] -%}
+{%- set rebuild_key = eventlake.partition_rebuild_key('measured_hour', slice_key) -%}
 {{ config(**eventlake.partition_rebuild_config(
-    unique_key='measured_hour',
+    unique_key=rebuild_key,
     partition_by=['year', 'month', 'day', 'hour'],
     dist='segment_id',
     sort=['measured_minute', 'segment_id'],
 )) }}
 
-{%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(ref('fct_traffic_measurements'))
-    if eventlake.incremental_run() else [] -%}
+{%- set fact = ref('fct_traffic_measurements') -%}
+{%- set incremental = eventlake.incremental_run() -%}
+{%- set by_slice = incremental and rebuild_key == slice_key -%}
+{%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') if incremental else none -%}
+{%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(fact, watermark) if incremental else [] -%}
 
 with
+
+{%- if by_slice %}
+
+slices_to_rebuild as (
+
+    -- the segments and hours with a detector's rows rewritten since this model's last run
+    select distinct segment_id, measured_hour
+    from {{ fact }}
+    where
+        {{ eventlake.is_one_of('measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
+        {%- if watermark is not none %}
+        and _staged_through > {{ watermark }}
+        {%- endif %}
+
+),
+{%- endif %}
 
 measurements as (
 
     select
-        *,
-        {{ dbt.date_trunc('minute', 'measured_at') }} as measured_minute,
-        vehicles_class2 + vehicles_class3 + vehicles_class4 + vehicles_class5 as vehicles
-    from {{ ref('fct_traffic_measurements') }}
-    {%- if eventlake.incremental_run() %}
-        where {{ eventlake.is_one_of('measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
+        fact.*,
+        {{ dbt.date_trunc('minute', 'fact.measured_at') }} as measured_minute,
+        fact.vehicles_class2 + fact.vehicles_class3 + fact.vehicles_class4 + fact.vehicles_class5 as vehicles
+    from {{ fact }} as fact
+    {%- if by_slice %}
+        inner join slices_to_rebuild
+            on
+                fact.segment_id = slices_to_rebuild.segment_id
+                and fact.measured_hour = slices_to_rebuild.measured_hour
+    {%- endif %}
+    {%- if incremental %}
+        where {{ eventlake.is_one_of('fact.measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
     {%- endif %}
 
 ),

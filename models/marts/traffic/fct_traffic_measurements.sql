@@ -1,27 +1,37 @@
 {#-
     One row per detector and measurement minute, with its windows and indicators and the road
     segment it belongs to, partitioned by the hour it was measured (year/month/day/hour), never
-    the hour it arrived. An incremental run rewrites exactly the hours that newly staged lines
-    touch (late measurements land in their old hours); Athena batches the write through
-    dbt-athena's partitions_limit, so a backfill of more than 100 hours needs no date ranges.
+    the hour it arrived. An incremental run rewrites exactly the rows the windowed model rewrote
+    since this model's last run (they carry a newer _staged_through): on DuckDB and Redshift whole
+    (detector, hour) slices, replaced by delete+insert on that key, so late lines rewrite only
+    their detectors' old hours; on Athena whole hours (insert_overwrite of the hour partitions),
+    batched through dbt-athena's partitions_limit, so a backfill of more than 100 hours needs no
+    date ranges.
 -#}
 {{ config(**eventlake.partition_rebuild_config(
-    unique_key='measured_hour',
+    unique_key=eventlake.partition_rebuild_key('measured_hour', ['location_id', 'measured_hour']),
     partition_by=['year', 'month', 'day', 'hour'],
     dist='location_id',
     sort=['measured_at', 'location_id'],
 )) }}
 
-{%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(ref('int_traffic_measurements_windowed'))
-    if eventlake.incremental_run() else [] -%}
+{%- set windowed = ref('int_traffic_measurements_windowed') -%}
+{%- set incremental = eventlake.incremental_run() -%}
+{%- set watermark = eventlake.max_timestamp_literal(this, '_staged_through') if incremental else none -%}
+{%- set hours_to_rebuild = eventlake.hours_rebuilt_upstream(windowed, watermark) if incremental else [] -%}
 
 with
 
 measurements as (
 
-    select * from {{ ref('int_traffic_measurements_windowed') }}
-    {%- if eventlake.incremental_run() %}
-        where {{ eventlake.is_one_of('measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
+    select * from {{ windowed }}
+    {%- if incremental %}
+        -- the hour list lets the engine prune; the watermark keeps the rewritten slices only
+        where
+            {{ eventlake.is_one_of('measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
+            {%- if watermark is not none %}
+            and _staged_through > {{ watermark }}
+            {%- endif %}
     {%- endif %}
 
 ),
