@@ -24,8 +24,6 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- set conditions = [] -%}
-    {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
 
     {%- set tested = none -%}
     {%- if execute and not flags.FULL_REFRESH and model.get('attached_node') -%}
@@ -40,38 +38,45 @@
         {%- endif -%}
     {%- endif -%}
 
+    {%- set scoped = relation -%}
     {%- if run_column -%}
         {%- set latest -%}
-            {{ run_column }} = (select max(dbt_latest_run.{{ run_column }}) from {{ relation }} as dbt_latest_run)
+            {{ run_column }} = (select max({{ run_column }}) from {{ relation }})
         {%- endset -%}
-        {%- set test_name = (model.get('test_metadata') or {}).get('name') -%}
-        {%- set test_kwargs = (model.get('test_metadata') or {}).get('kwargs') or {} -%}
+        {%- set test_metadata = model.get('test_metadata') or {} -%}
+        {%- set test_kwargs = test_metadata.get('kwargs') or {} -%}
         {%- set key_columns = [] -%}
-        {%- if test_name in ['primary_key', 'unique'] -%}
+        {%- if test_metadata.get('name') in ['primary_key', 'unique'] -%}
             {%- do key_columns.append(test_kwargs.get('column_name')) -%}
-        {%- elif test_name == 'unique_combination' -%}
+        {%- elif test_metadata.get('name') == 'unique_combination' -%}
             {%- do key_columns.extend(test_kwargs.get('columns')) -%}
         {%- endif -%}
         {%- if key_columns -%}
-            {%- set key_matches = [] -%}
+            {#- every row whose key a latest row has (a join, not a correlated subquery: Redshift
+                refuses those under OR), plus the latest rows with a null key part -#}
+            {%- set key_matches, null_parts = [], [] -%}
             {%- for column in key_columns -%}
-                {%- do key_matches.append('dbt_latest_keys.' ~ column ~ ' = dbt_tested.' ~ column) -%}
+                {%- do key_matches.append('dbt_keyed.' ~ column ~ ' = dbt_latest_keys.' ~ column) -%}
+                {%- do null_parts.append(column ~ ' is null') -%}
             {%- endfor -%}
-            {%- set latest_or_same_key -%}
-                (dbt_tested.{{ latest }} or exists (
-                    select 1 from {{ relation }} as dbt_latest_keys
-                    where dbt_latest_keys.{{ latest }} and {{ key_matches | join(' and ') }}
-                ))
+            {%- set scoped -%}
+                (select dbt_keyed.* from {{ relation }} as dbt_keyed
+                inner join (
+                    select distinct {{ key_columns | join(', ') }} from {{ relation }} where {{ latest }}
+                ) as dbt_latest_keys on {{ key_matches | join(' and ') }}
+                union all
+                select * from {{ relation }} where {{ latest }} and ({{ null_parts | join(' or ') }}))
             {%- endset -%}
-            {%- do conditions.append(latest_or_same_key) -%}
         {%- else -%}
-            {%- do conditions.append(latest) -%}
+            {%- set scoped -%}
+                (select * from {{ relation }} where {{ latest }})
+            {%- endset -%}
         {%- endif -%}
     {%- endif -%}
 
-    {%- if conditions -%}
+    {%- if where or run_column -%}
         {%- set filtered -%}
-            (select * from {{ relation }} as dbt_tested where {{ conditions | join(' and ') }}) dbt_subquery
+            (select * from {{ scoped }} as dbt_scoped{% if where %} where {{ where }}{% endif %}) as dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- endif -%}

@@ -20,6 +20,7 @@
 ] %}
 
 {%- set watermarks = {} -%}
+{%- set since_ever = '1900-01-01 00:00:00' -%}
 {%- if eventlake.incremental_run() -%}
     {%- set sql -%}
         select {{ dbt.concat(['feed', "'|'", dbt.cast('max(staged_at)', dbt.type_string())]) }}
@@ -49,9 +50,8 @@ rejected as (
         from {{ ref(model) }}
         where
             rejection_reason is not null
-            {%- if feed in watermarks %}
-                and staged_at > cast('{{ watermarks[feed] }}' as {{ dbt.type_timestamp() }})
-            {%- endif %}
+            -- after the feed's latest quarantined row (since_ever: a full build, a first row)
+            and staged_at > cast('{{ watermarks.get(feed, since_ever) }}' as {{ dbt.type_timestamp() }})
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 

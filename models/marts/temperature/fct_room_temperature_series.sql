@@ -24,53 +24,51 @@
 
 with
 
-{%- if incremental %}
-
-rebuilt as (
-
-    select
-        reading_id,
-        room_id,
-        reading_at,
-        temperature_c
-    from {{ ref('fct_temperature_readings') }}
-    {%- if watermark is not none %}
-        where _staged_through > {{ watermark }}
-    {%- endif %}
-
-),
-
 changed as (
 
-    -- per room, the earliest reading that is new or whose value changed
+    -- per room, the reading to renumber from: its first on a full build; on an increment its
+    -- earliest one that is new or whose value changed among those the fact rebuilt since
     select
         rebuilt.room_id,
         min(rebuilt.reading_at) as changed_from
-    from rebuilt
-    left join {{ this }} as built
-        on rebuilt.reading_id = built.reading_id
-    where built.reading_id is null or built.temperature_c <> rebuilt.temperature_c
+    from {{ ref('fct_temperature_readings') }} as rebuilt
+    {%- if incremental %}
+        left join {{ this }} as built
+            on rebuilt.reading_id = built.reading_id
+        where
+            (built.reading_id is null or built.temperature_c <> rebuilt.temperature_c)
+            {%- if watermark is not none %}
+                and rebuilt._staged_through > {{ watermark }}
+            {%- endif %}
+    {%- endif %}
     group by rebuilt.room_id
 
 ),
 
 previous as (
 
-    -- the last reading before the change, unchanged: the renumbering continues from it
-    select
-        built.room_id,
-        max(built.reading_index) as reading_index,
-        max(built.reading_at) as reading_at
-    from {{ this }} as built
-    inner join changed
-        on
-            built.room_id = changed.room_id
-            {%- if not whole_rooms %}
-            and built.reading_at < changed.changed_from
-            {%- else %}
-            and 1 = 0
-            {%- endif %}
-    group by built.room_id
+    -- per changed room, its last reading before the change (unchanged): the numbering goes on
+    -- from it; none on a full build or where the engine rewrites whole rooms
+    {%- if incremental and not whole_rooms %}
+        select
+            built.room_id,
+            max(built.reading_index) as reading_index,
+            max(built.reading_at) as reading_at
+        from {{ this }} as built
+        inner join changed
+            on
+                built.room_id = changed.room_id
+                and built.reading_at < changed.changed_from
+        group by built.room_id
+    {%- endif %}
+    {%- if not (incremental and not whole_rooms) %}
+        select
+            room_id,
+            cast(0 as bigint) as reading_index,
+            changed_from as reading_at
+        from changed
+        where 1 = 0
+    {%- endif %}
 
 ),
 
@@ -82,20 +80,10 @@ readings as (
         on
             fact.room_id = changed.room_id
             {%- if not whole_rooms %}
-            and fact.reading_at >= changed.changed_from
+                and fact.reading_at >= changed.changed_from
             {%- endif %}
 
 ),
-
-{%- else %}
-
-readings as (
-
-    select * from {{ ref('fct_temperature_readings') }}
-
-),
-
-{%- endif %}
 
 staged as (
 
@@ -116,39 +104,18 @@ ordered as (
         lag(reading_at) over (partition by room_id order by reading_at) as previous_reading_at
     from readings
 
-),
-
-sequenced as (
-
-    select
-        ordered.reading_id,
-        ordered.reading_at,
-        ordered.temperature_c,
-        ordered.room_id,
-        {%- if incremental %}
-        coalesce(previous.reading_index, 0) + ordered.position_in_rebuild as reading_index,
-        {{ eventlake.epoch_seconds_between(
-            'coalesce(ordered.previous_reading_at, previous.reading_at)', 'ordered.reading_at'
-        ) }} as seconds_since_previous
-        {%- else %}
-        ordered.position_in_rebuild as reading_index,
-        {{ eventlake.epoch_seconds_between('ordered.previous_reading_at', 'ordered.reading_at') }}
-            as seconds_since_previous
-        {%- endif %}
-    from ordered
-    {%- if incremental %}
-        left join previous on ordered.room_id = previous.room_id
-    {%- endif %}
-
 )
 
 select
-    sequenced.reading_id,
-    sequenced.reading_at,
-    sequenced.temperature_c,
-    sequenced.reading_index,
-    sequenced.seconds_since_previous,
+    ordered.reading_id,
+    ordered.reading_at,
+    ordered.temperature_c,
+    coalesce(previous.reading_index, 0) + ordered.position_in_rebuild as reading_index,
+    {{ eventlake.epoch_seconds_between(
+        'coalesce(ordered.previous_reading_at, previous.reading_at)', 'ordered.reading_at'
+    ) }} as seconds_since_previous,
     staged.staged_through as _staged_through,
-    sequenced.room_id
-from sequenced
+    ordered.room_id
+from ordered
+left join previous on ordered.room_id = previous.room_id
 cross join staged
