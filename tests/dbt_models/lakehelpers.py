@@ -24,8 +24,9 @@ ROOMS = ("A101", "A102", "B201")
 DEMO_ARGS = ("demo", "--end", "2026-04-02T06:00", "--days", "1", "--rooms", "2", "--no-progress")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
-# Columns the engine writes for its own bookkeeping; everything else is business data.
-BOOKKEEPING = {"_dbt_invocation_id", "_staged_through"}
+# Columns the engine writes for its own bookkeeping (a full refresh re-stages every line, so
+# staged_at changes too); everything else is business data.
+BOOKKEEPING = {"_dbt_invocation_id", "_staged_through", "staged_at"}
 
 
 def land(

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from lakehelpers import T0, dbt, hours, land, marts_fingerprint, query, table_fingerprint
+from lakehelpers import (
+    T0,
+    dbt,
+    eventlake_cli,
+    hours,
+    land,
+    marts_fingerprint,
+    query,
+    table_fingerprint,
+)
 
 from ingestion.history.files import import_history_files
 from ingestion.sensors.landing import LandingReport
@@ -16,6 +25,15 @@ from orchestration.dbt_runner import dbt_target_dir
 from orchestration.publish import publish_curated
 
 pytestmark = pytest.mark.dbt
+
+# Everything downstream of the temperature fact (all incremental), and the quarantine.
+TEMPERATURE_MARTS = (
+    "main_marts.fct_temperature_readings",
+    "main_marts.agg_room_daily_temperatures",
+    "main_marts.fct_room_temperature_series",
+    "main_marts.dim_rooms",
+    "main_quarantine.quarantine_rejected_rows",
+)
 
 FAULTS = {
     "malformed_fraction": 0.03,
@@ -201,7 +219,7 @@ def test_incremental_run_equals_full_refresh_with_late_and_duplicate_data(tmp_pa
     import_history_files(history, paths=paths, progress=False)
 
     dbt(paths, "build")
-    incremental = table_fingerprint(paths, "main_marts.fct_temperature_readings")
+    incremental = _temperature_marts(paths)
     rebuilt = dict(
         query(
             paths,
@@ -213,8 +231,109 @@ def test_incremental_run_equals_full_refresh_with_late_and_duplicate_data(tmp_pa
     touched = {day for day, invocation in rebuilt.items() if first_run.get(day) != invocation}
     assert {str(day) for day in touched} == {"2026-02-27", "2026-03-01", "2026-03-02"}
 
+    # The marts downstream were incremental too: only the rooms and days that changed.
+    days_rebuilt = query(
+        paths,
+        "select distinct cast(event_date as varchar) from main_marts.agg_room_daily_temperatures"
+        " where _staged_through = (select max(_staged_through)"
+        " from main_marts.agg_room_daily_temperatures) order by 1",
+    )
+    assert [day for (day,) in days_rebuilt] == ["2026-02-27", "2026-03-01", "2026-03-02"]
+    renumbered = dict(
+        query(
+            paths,
+            "select room_id, cast(min(reading_at) as varchar)"
+            " from main_marts.fct_room_temperature_series where _staged_through ="
+            " (select max(_staged_through) from main_marts.fct_room_temperature_series)"
+            " group by 1",
+        )
+    )
+    # B201 from its new first reading (the history file's), the others from the re-delivered slice
+    assert renumbered["B201"] == "2026-02-27 12:00:00"
+    assert "2026-03-01 02:00:00" <= renumbered["A101"] < "2026-03-01 03:00:00"
+
     dbt(paths, "build", "--full-refresh")
-    assert table_fingerprint(paths, "main_marts.fct_temperature_readings") == incremental
+    assert _temperature_marts(paths) == incremental
+
+
+def _temperature_marts(paths: LakePaths) -> dict[str, tuple[int, str]]:
+    """The fingerprints of every mart downstream of the temperature fact, and the quarantine."""
+    return {relation: table_fingerprint(paths, relation) for relation in TEMPERATURE_MARTS}
+
+
+def test_a_cadence_change_rebuilds_the_rooms_days_as_a_full_refresh_would(
+    tmp_path: Path,
+) -> None:
+    """A registry edit with no new reading changes a room's coverage on every day it has."""
+    paths = lake_paths(tmp_path)
+    land(paths, T0, T0 + hours(30), seed=31, **FAULTS)
+    dbt(paths, "build")
+    eventlake_cli(paths.data_dir, "devices", "add", "A101", "--interval-seconds", "120")
+    dbt(paths, "build")
+    cadences = query(
+        paths,
+        "select room_id, count(*), min(expected_interval_seconds), max(expected_interval_seconds)"
+        " from main_marts.agg_room_daily_temperatures group by 1 order by 1",
+    )
+    assert cadences == [("A101", 2, 120, 120), ("A102", 2, 60, 60), ("B201", 2, 60, 60)]
+    incremental = _temperature_marts(paths)
+    dbt(paths, "build", "--full-refresh")
+    assert _temperature_marts(paths) == incremental
+
+
+def test_data_tests_read_what_the_increment_rebuilt_and_everything_on_a_full_refresh(
+    tmp_path: Path,
+) -> None:
+    """A bad row in a partition the increment left alone is not scanned; one in a rebuilt
+    partition fails its test, and so does a new row repeating an old row's key; a full refresh
+    scans everything."""
+    paths = lake_paths(tmp_path)
+    land(paths, T0, T0 + hours(30), seed=41, malformed_fraction=0.03)
+    dbt(paths, "build")
+    land(paths, T0 + hours(30), T0 + hours(31), seed=42, malformed_fraction=0.03)
+    dbt(paths, "build")
+    fact = "main_marts.fct_temperature_readings"
+    facts_tests = ("test", "--select", "fct_temperature_readings,test_name:not_null")
+    assert dbt(paths, *facts_tests)
+
+    def write(sql: str) -> None:
+        with duckdb.connect(str(paths.duckdb_file)) as con:
+            con.execute(sql)
+
+    # 2026-03-01 was built by the first run only: a null there is not scanned by an increment...
+    write(
+        f"update {fact} set temperature_c = null where reading_id ="
+        f" (select min(reading_id) from {fact} where event_date = date '2026-03-01')"
+    )
+    assert dbt(paths, *facts_tests)
+    # ...but a full refresh's tests read it (the models themselves are not rebuilt here)
+    full_refresh_tests = (
+        "build",
+        "--full-refresh",
+        "--select",
+        "test_type:data,fct_temperature_readings,test_name:not_null",
+    )
+    assert not dbt(paths, *full_refresh_tests, check=False)
+    write(f"update {fact} set temperature_c = 20 where temperature_c is null")
+    assert dbt(paths, *full_refresh_tests)
+    # the increment rebuilt 2026-03-02: a null there fails
+    write(
+        f"update {fact} set temperature_c = null where reading_id ="
+        f" (select min(reading_id) from {fact} where event_date = date '2026-03-02')"
+    )
+    assert not dbt(paths, *facts_tests, check=False)
+
+    # The quarantine is append-only: a newly appended row repeating the key of a row appended
+    # by the first run fails the primary key test, though the old row is outside the increment.
+    quarantine = "main_quarantine.quarantine_rejected_rows"
+    quarantine_key = ("test", "--select", "quarantine_rejected_rows,test_name:primary_key")
+    assert dbt(paths, *quarantine_key)
+    write(
+        f"insert into {quarantine} select * replace ((select max(staged_at) from {quarantine})"
+        f" as staged_at) from {quarantine} where staged_at = (select min(staged_at) from"
+        f" {quarantine}) limit 1"
+    )
+    assert not dbt(paths, *quarantine_key, check=False)
 
 
 def test_every_built_column_is_documented_and_every_documented_column_exists(built_lake) -> None:
