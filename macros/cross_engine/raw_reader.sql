@@ -65,7 +65,9 @@
                     case
                         when read_error is not null then [null]
                         -- a final newline ends the last line; it does not start an empty one
-                        when ends_with(body, chr(10)) then string_split(left(body, length(body) - 1), chr(10))
+                        -- (dropping the split's last element: cutting the text's last character
+                        -- with length() would decode the whole object to count its characters)
+                        when ends_with(body, chr(10)) then string_split(body, chr(10))[1:-2]
                         else string_split(body, chr(10))
                     end
                 ) as split_line

@@ -23,6 +23,15 @@
 
 with
 
+staged as (
+
+    -- this run's mark, on every row it writes (also a minute none of whose own detectors was
+    -- rewritten), so the data tests of an increment see all of them (get_where_subquery)
+    select max(_staged_through) as staged_through
+    from {{ fact }}
+
+),
+
 {%- if by_slice %}
 
 slices_to_rebuild as (
@@ -44,8 +53,10 @@ measurements as (
     select
         fact.*,
         {{ dbt.date_trunc('minute', 'fact.measured_at') }} as measured_minute,
-        fact.vehicles_class2 + fact.vehicles_class3 + fact.vehicles_class4 + fact.vehicles_class5 as vehicles
+        fact.vehicles_class2 + fact.vehicles_class3 + fact.vehicles_class4 + fact.vehicles_class5 as vehicles,
+        staged.staged_through as run_staged_through
     from {{ fact }} as fact
+    cross join staged
     {%- if by_slice %}
         inner join slices_to_rebuild
             on
@@ -74,7 +85,7 @@ segments as (
         {{ eventlake.exact_avg('occupancy_pct') }} as avg_occupancy_pct,
         cast(sum(case when traffic_jam_indicator = 1 then 1 else 0 end) as bigint) as lanes_in_jam,
         {{ eventlake.exact_avg('avg_speed_last_3_kmh') }} as avg_lane_speed_last_3_kmh,
-        max(_staged_through) as _staged_through,
+        max(run_staged_through) as _staged_through,
         year,
         month,
         day,

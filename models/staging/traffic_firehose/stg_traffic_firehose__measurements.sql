@@ -67,7 +67,7 @@ fields as (
         read_error,
         json_violation,
         -- keys written (each `":`) beyond the known keys found: an unknown key or a repeated one
-        (length(line) - length(replace(line, '":', ''))) / 2 as written_key_count,
+        {{ eventlake.json_written_key_count('line') }} as written_key_count,
         is_json_object,
         {{ eventlake.json_number_columns('field_values', keys, aliases) }}
     from extracted
