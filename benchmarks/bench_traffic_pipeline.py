@@ -32,7 +32,7 @@ import numpy as np
 
 from ingestion.delivery import LocalFirehoseDelivery
 from ingestion.raw_zone import RawZone
-from ingestion.settings import PROJECT_ROOT, LakePaths, lake_paths
+from ingestion.settings import LakePaths, lake_paths
 from ingestion.traffic import (
     TRAFFIC_FEED,
     TRAFFIC_STREAM,
@@ -40,7 +40,7 @@ from ingestion.traffic import (
     load_locations,
     simulate_traffic,
 )
-from orchestration.dbt_runner import ensure_profiles, run_dbt
+from orchestration.dbt_runner import dbt_target_dir, ensure_profiles, run_dbt
 from orchestration.relations import Relations
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -55,26 +55,27 @@ TRAFFIC_MODELS = (
 SELECT = ["--select", "+agg_traffic_segment_minutes"]
 
 
-def _model_seconds() -> dict[str, float]:
-    results = json.loads((PROJECT_ROOT / "target" / "run_results.json").read_text())
+def model_seconds() -> dict[str, float]:
+    """Each model's execution time in the last dbt command, and dbt's elapsed time ("dbt")."""
+    results = json.loads((dbt_target_dir() / "run_results.json").read_text())
     return {
         r["unique_id"].split(".")[-1]: r["execution_time"]
         for r in results["results"]
         if r["unique_id"].startswith("model.")
-    } | {"dbt_elapsed": results["elapsed_time"]}
+    } | {"dbt": results["elapsed_time"]}
 
 
 def _run(paths: LakePaths, *extra: str) -> dict[str, float]:
     started = time.perf_counter()
     run_dbt(["run", *SELECT, *extra], paths, quiet=True)
-    return {"wall": time.perf_counter() - started, **_model_seconds()}
+    return {"wall": time.perf_counter() - started, **model_seconds()}
 
 
 def _describe(name: str, timing: dict[str, float]) -> str:
     models = sum(v for k, v in timing.items() if k in TRAFFIC_MODELS)
     per_model = ", ".join(f"{k.split('_', 1)[1]} {timing[k]:.2f}s" for k in TRAFFIC_MODELS)
     return (
-        f"{name}: {timing['wall']:.1f}s wall, dbt elapsed {timing['dbt_elapsed']:.1f}s,"
+        f"{name}: {timing['wall']:.1f}s wall, dbt elapsed {timing['dbt']:.1f}s,"
         f" models {models:.1f}s ({per_model})"
     )
 
@@ -156,7 +157,7 @@ def main() -> None:
             wall = time.perf_counter() - started
             if not outcome.success:
                 raise RuntimeError(f"in-process dbt run failed: {outcome.exception}")
-            timing = {"wall": wall, **_model_seconds()}
+            timing = {"wall": wall, **model_seconds()}
             lines.append(
                 _describe(f"+1 hour ({count:,} lines), warm in-process run {hour - 1}", timing)
                 + f" = {wall / full['wall']:.1%} of the full refresh's wall time"

@@ -70,7 +70,8 @@ def _curated_rows(data_dir: Path) -> dict[str, bytes]:
     with duckdb.connect() as con:
         for table in sorted(p for p in (data_dir / "lake" / "curated").iterdir() if p.is_dir()):
             rows = con.execute(
-                f"select * exclude ({', '.join(sorted(BOOKKEEPING))})"
+                # whichever bookkeeping columns the table has
+                f"select columns(c -> c not in ({', '.join(map(repr, sorted(BOOKKEEPING)))}))"
                 f" from read_parquet('{table}/**/*.parquet', hive_partitioning = true)"
                 " order by all"
             ).fetchall()

@@ -28,7 +28,7 @@ def test_demo_runs_end_to_end_and_a_second_run_changes_nothing(demo_run) -> None
         "Per-room statistics",
         "Most jammed road segments",
         "Outputs:",
-        "dbt build --exclude stg_ml_scores__anomaly_scores+:",
+        "dbt build --exclude stg_ml_scores__anomaly_scores+ --exclude-resource-type unit_test:",
         "step                  status    seconds  rows",
         "Anomalies found per room (Random Cut Forest and the stuck-sensor rule):",
         "Deepest-quartile UTM zones",
