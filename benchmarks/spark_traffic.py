@@ -132,7 +132,7 @@ class SparkTrafficRun:
 def spark_session() -> SparkSession:
     from pyspark.sql import SparkSession
 
-    return (
+    spark = (
         SparkSession.builder.master("local[2]")
         .appName("eventlake-traffic-peer")
         .config("spark.ui.enabled", "false")
@@ -146,6 +146,9 @@ def spark_session() -> SparkSession:
         .config("spark.sql.variant.allowDuplicateKeys", "true")
         .getOrCreate()
     )
+    # a glob is first looked up as a literal path: Spark logs that miss with a stack trace
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def _jam_indicator(speed: Column) -> Column:
