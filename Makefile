@@ -11,7 +11,7 @@ SYNCED := $(VENV)/.synced-$(UV_VERSION)
 SQL_PATHS := models tests/dbt
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test test-fast checks-dbt checks-other lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic clean
+.PHONY: setup demo test test-fast checks-dbt checks-other lint sqllint dbt-checks browser-deps pytest docs benchmark benchmark-rcf benchmark-seismic benchmark-spark clean
 
 setup: $(SYNCED) profiles.yml
 
@@ -114,6 +114,14 @@ benchmark-rcf: setup
 
 benchmark-seismic: setup
 	$(BIN)/python benchmarks/bench_seismic_pipeline.py
+
+# The PySpark peer of the traffic models (issue 13): pyspark is an optional extra (`spark`, needs
+# Java 17+), installed here only, never by `make setup`. It runs on a lake already landed and
+# built (e.g. `make benchmark BENCH_ARGS=--keep`): SPARK_ARGS="--data-dir DIR --check".
+SPARK_ARGS ?= --check
+benchmark-spark: setup
+	$(UV) sync --frozen --python $(PYTHON) --extra spark
+	$(BIN)/python benchmarks/spark_traffic.py $(SPARK_ARGS)
 
 # --- AWS deployment checks (orchestration/template.py, orchestration/asl.py) -----------------
 # checkov pins boto3, pytest and others below the project's, so it lives in a tool environment
