@@ -105,7 +105,9 @@ docs: setup
 # Issue 13's ratios in one run on the same data (a few minutes); the size is a flag, e.g.
 # `make benchmark BENCH_ARGS="--locations 400 --days 3"` for the issue's 1.73M traffic lines.
 BENCH_ARGS ?=
+# SPARK=1 also installs the optional `spark` extra, so the ratios include the PySpark peer.
 benchmark: setup
+	$(if $(SPARK),$(UV) sync --frozen --python $(PYTHON) --extra spark)
 	$(BIN)/python benchmarks/bench_ratios.py $(BENCH_ARGS)
 
 benchmark-rcf: setup
