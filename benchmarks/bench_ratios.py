@@ -144,7 +144,8 @@ def _seconds(times: list[float]) -> str:
 def _row(measure: str, value: float | None, goal: str, meets: Callable[[float], bool]) -> str:
     if value is None:
         return f"| {measure} | not measured | {goal} | |"
-    return f"| {measure} | {value:.2f} | {goal} | {'yes' if meets(value) else 'no'} |"
+    met = ("yes" if meets(value) else "no") if goal else ""
+    return f"| {measure} | {value:.2f} | {goal} | {met} |"
 
 
 def traffic(args: argparse.Namespace, work: Path, notes: list[str]) -> list[str]:
