@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from lakehelpers import T0, dbt, hours, land, query, relation
+from lakehelpers import T0, dbt, eventlake_cli, hours, land, query, relation
 
 from ingestion.sensors.landing import LIVE_FEED
 from ingestion.settings import LakePaths
@@ -69,3 +69,32 @@ def test_an_increment_with_nothing_new_reads_no_object(tmp_path: Path) -> None:
     # neither the reader nor the feed's view (which reads every object) is in the query
     assert "read_blob" not in compiled
     assert f'"{LIVE_FEED}"' not in compiled
+
+
+def test_an_increment_of_a_users_latin1_file_reads_only_it_and_keeps_its_line(
+    tmp_path: Path,
+) -> None:
+    """Outside input: a user's export saved as Latin-1 ("CSV (Windows)" habits), landed with
+    `eventlake land` after a first build. The increment opens that object alone; land keeps the
+    byte as a \\xNN escape, which JSON does not allow, so the line is quarantined with its text
+    instead of failing the build."""
+    paths = LakePaths(tmp_path / "data")
+    land(paths, T0, T0 + hours(1), seed=1)
+    assert dbt(paths, "seed")
+    assert dbt(paths, "run", "--select", f"+{MODEL}")
+    staged_before = objects(paths)
+    export = tmp_path / "export.ndjson"
+    export.write_bytes(
+        b'{"room_id": "A101", "timestamp": "2026-03-01T05:00:00Z", "temperature": 21.5,'
+        b' "note": "salle d\xe9tude"}\r\n'
+    )
+    eventlake_cli(paths.data_dir, "land", "temperature", str(export))
+    new = objects(paths) - staged_before
+    assert len(new) == 1
+    assert [Path(f).resolve() for f in files_read(paths)] == [Path(f).resolve() for f in new]
+    assert dbt(paths, "run", "--select", MODEL)
+    assert query(
+        paths,
+        f"select rejection_reason, raw_line from {relation(MODEL)}"
+        f" where source_file like '%{Path(next(iter(new))).name}'",
+    ) == [("invalid_json", export.read_bytes()[:-2].decode("utf-8", "backslashreplace"))]
