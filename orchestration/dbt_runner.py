@@ -137,6 +137,14 @@ class WarmDbt:
         self._manifest: Any = None
         self._project_dir = ensure_profiles()
 
+    def for_lake(self, paths: LakePaths) -> WarmDbt:
+        """The same parsed project on another lake: a manifest does not depend on the lake's
+        folder (every path to it is rendered when a command runs), so tests building many
+        lakes parse once."""
+        other = WarmDbt(paths, quiet=self.quiet)
+        other._manifest = self.manifest
+        return other
+
     def _common(self) -> list[str]:
         return ["--project-dir", str(self._project_dir), "--profiles-dir", str(self._project_dir)]
 

@@ -15,7 +15,7 @@ from ingestion.crash_points import CRASH_ENV
 from ingestion.sensors import SimulationConfig
 from ingestion.sensors.landing import LandingReport, land_simulation
 from ingestion.settings import LakePaths
-from orchestration.dbt_runner import run_dbt
+from orchestration.dbt_runner import DbtError, WarmDbt
 from orchestration.duckdb_functions import register_functions
 from orchestration.relations import Relations
 
@@ -36,8 +36,21 @@ def land(
     return land_simulation(config, paths, progress=False)
 
 
+_parsed: list[WarmDbt] = []  # the project parsed by this test process's first dbt command
+
+
 def dbt(paths: LakePaths, *args: str, check: bool = True) -> bool:
-    return run_dbt(list(args), paths, check=check, quiet=True).success
+    """``dbt <args>`` on ``paths``' lake, in this process, as ``eventlake run`` runs it; whether
+    it succeeded. The project is parsed once per test process, not once per command."""
+    if not _parsed:
+        _parsed.append(WarmDbt(paths))
+    try:
+        _parsed[0].for_lake(paths).invoke(args)
+    except DbtError:
+        if check:
+            raise
+        return False
+    return True
 
 
 def run_eventlake(
