@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,6 +222,8 @@ def render_operations(project: Path, engine: str, target: Path) -> list[Statemen
             "--no-populate-cache",
             "--target-path",
             str(target),
+            "--log-path",
+            str(target / "logs"),
             "--inline",
             OPERATIONS_TEMPLATE,
         ],
@@ -399,19 +402,27 @@ def rendered_target(out: Path, engine: str, mode: str) -> Path:
 def write_rendered(project: Path, out: Path) -> dict[str, int]:
     """Every distinct statement of each engine as a file under out/<engine>/ (for sqlfluff with
     the engine's dialect: `make sqllint`); returns the count per engine."""
+    # Each compile is a dbt process with a target folder of its own: two at a time (two cores).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        compiled = {
+            (engine, mode): pool.submit(
+                compile_project, project, engine, mode, rendered_target(out, engine, mode)
+            )
+            for engine in ENGINES
+            for mode in MODES
+        } | {
+            (engine, "operations"): pool.submit(
+                render_operations, project, engine, rendered_target(out, engine, "operations")
+            )
+            for engine in ENGINES
+        }
     counts = {}
     for engine in ENGINES:
         folder = out / engine
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("*.sql"):
             stale.unlink()
-        statements = [
-            s
-            for mode in MODES
-            for s in compile_project(project, engine, mode, rendered_target(out, engine, mode))
-        ]
-        operations = rendered_target(out, engine, "operations")
-        statements += render_operations(project, engine, operations)
+        statements = [s for mode in (*MODES, "operations") for s in compiled[engine, mode].result()]
         seen: set[str] = set()
         for statement in statements:
             for sql in split_statements(statement):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from lakehelpers import dbt
 
 from ingestion.raw_zone import RawZone
 from ingestion.sensors.landing import LIVE_FEED
 from ingestion.settings import PROJECT_ROOT, LakePaths
-from orchestration.dbt_runner import run_dbt
 from orchestration.duckdb_functions import register_functions
 
 pytestmark = pytest.mark.dbt
@@ -64,8 +64,8 @@ def test_users_hourly_ndjson_is_landed_and_every_line_accounted_for(tmp_path: Pa
     assert landed == 96
 
     # the seeds (room registry, reasons), then the temperature staging model of this feed
-    run_dbt(["seed"], paths, quiet=True)
-    run_dbt(["run", "--select", "stg_sensor_firehose__readings"], paths, quiet=True)
+    dbt(paths, "seed")
+    dbt(paths, "run", "--select", "stg_sensor_firehose__readings")
 
     with register_functions(duckdb.connect(str(paths.duckdb_file), read_only=True)) as con:
         outcomes = dict(

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from lakehelpers import dbt
 from malformed_corpus import Kind, seismic_kinds, temperature_kinds, traffic_kinds
 
 from ingestion.raw_zone import atomic_write_bytes
 from ingestion.settings import LakePaths, lake_paths
-from orchestration.dbt_runner import dbt_executable, ensure_profiles, run_dbt
+from orchestration.dbt_runner import dbt_executable, ensure_profiles
 from orchestration.relations import Relations
 
 pytestmark = pytest.mark.dbt
@@ -89,12 +90,9 @@ def test_every_corpus_object_gets_its_expected_outcome(tmp_path: Path, feed_name
     paths = lake_paths(tmp_path / "data")
     land_corpus(paths, feed)
 
-    built = run_dbt(
-        ["build", "--select", *feed.select, "--indirect-selection", "cautious"],
-        paths,
-        check=False,
-        quiet=True,
-    ).success
+    built = dbt(
+        paths, "build", "--select", *feed.select, "--indirect-selection", "cautious", check=False
+    )
     found = outcomes(paths, feed)
 
     right, accepted, lost, wrong = 0, 0, 0, []
