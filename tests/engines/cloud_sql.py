@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,29 +152,54 @@ def dbt(args: list[str], project: Path) -> subprocess.CompletedProcess[str]:
     return completed
 
 
-def compile_project(project: Path, engine: str, mode: str, target: Path) -> list[Statement]:
-    """Every compiled node and hook, and every query the macros send through run_query."""
-    shutil.rmtree(target, ignore_errors=True)  # dbt appends to its log: start from nothing
-    dbt(
-        [
-            "compile",
-            "--target",
-            engine,
-            "--no-populate-cache",
-            "--vars",
-            f"{{offline_compile: {mode}}}",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-            "--log-format-file",
-            "json",
-            "--log-level-file",
-            "debug",
-        ],
-        project,
-    )
-    return read_compiled(target)
+def compile_engine(project: Path, engine: str, out: Path) -> None:
+    """Make every rendered target of ``engine`` under ``out`` (rendered_target): the compile of
+    each mode and the operations. Run in this process, one engine per process (dbt keeps global
+    state): the project is parsed once for the engine and every compile reuses that manifest.
+
+    The run_query statements are recorded from each compile's debug log, as an engine would be
+    sent them (a parse renders models too, with unresolved relation names: never sent, not
+    recorded)."""
+    os.environ.update(FAKE_ENV)
+    common = ["--project-dir", str(project), "--profiles-dir", str(project), "--target", engine]
+    common += ["--no-populate-cache"]
+    parse_target = rendered_target(out, engine, "parse")
+    manifest = _dbt_result(["parse", *common, "--target-path", str(parse_target)], None)
+    for mode in MODES:
+        target = rendered_target(out, engine, mode)
+        shutil.rmtree(target, ignore_errors=True)  # dbt appends to its log: start from nothing
+        options = ["--vars", f"{{offline_compile: {mode}}}", "--target-path", str(target)]
+        options += ["--log-path", str(target / "logs"), "--log-format-file", "json"]
+        _dbt_result(["compile", *common, *options, "--log-level-file", "debug"], manifest)
+    target = rendered_target(out, engine, "operations")
+    options = ["--target-path", str(target), "--log-path", str(target / "logs")]
+    done = _dbt_result(["compile", *common, *options, "--inline", OPERATIONS_TEMPLATE], manifest)
+    (target / OPERATIONS_FILE).write_text(done.results[0].node.compiled_code.strip())
+
+
+def _dbt_result(args: list[str], manifest: object) -> object:
+    from dbt.cli.main import dbtRunner
+
+    done = dbtRunner(manifest=manifest).invoke(["--quiet", *args])
+    assert done.success, f"dbt {' '.join(args[:3])} failed: {done.exception}"
+    return done.result
+
+
+def make_engine_targets(project: Path, out: Path, engines: tuple[str, ...] = ENGINES) -> None:
+    """compile_engine for each engine, each in a process of its own, side by side."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--engine", engine, str(out)],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for engine in engines
+    ]
+    for engine, child in zip(engines, children, strict=True):
+        output, _ = child.communicate()
+        assert child.returncode == 0, f"{engine} compile failed:\n{output[-3000:]}"
 
 
 def read_compiled(target: Path) -> list[Statement]:
@@ -210,28 +235,6 @@ OPERATIONS_TEMPLATE = """
 
 
 OPERATIONS_FILE = "operations.json"
-
-
-def render_operations(project: Path, engine: str, target: Path) -> list[Statement]:
-    completed = dbt(
-        [
-            "compile",
-            "--quiet",
-            "--target",
-            engine,
-            "--no-populate-cache",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-            "--inline",
-            OPERATIONS_TEMPLATE,
-        ],
-        project,
-    )
-    target.mkdir(parents=True, exist_ok=True)
-    (target / OPERATIONS_FILE).write_text(completed.stdout.strip())
-    return read_operations(target)
 
 
 def read_operations(target: Path) -> list[Statement]:
@@ -402,27 +405,16 @@ def rendered_target(out: Path, engine: str, mode: str) -> Path:
 def write_rendered(project: Path, out: Path) -> dict[str, int]:
     """Every distinct statement of each engine as a file under out/<engine>/ (for sqlfluff with
     the engine's dialect: `make sqllint`); returns the count per engine."""
-    # Each compile is a dbt process with a target folder of its own: two at a time (two cores).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        compiled = {
-            (engine, mode): pool.submit(
-                compile_project, project, engine, mode, rendered_target(out, engine, mode)
-            )
-            for engine in ENGINES
-            for mode in MODES
-        } | {
-            (engine, "operations"): pool.submit(
-                render_operations, project, engine, rendered_target(out, engine, "operations")
-            )
-            for engine in ENGINES
-        }
+    make_engine_targets(project, out)
     counts = {}
     for engine in ENGINES:
         folder = out / engine
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("*.sql"):
             stale.unlink()
-        statements = [s for mode in (*MODES, "operations") for s in compiled[engine, mode].result()]
+        targets = [rendered_target(out, engine, mode) for mode in MODES]
+        statements = [s for target in targets for s in read_compiled(target)]
+        statements += read_operations(rendered_target(out, engine, "operations"))
         seen: set[str] = set()
         for statement in statements:
             for sql in split_statements(statement):
@@ -435,10 +427,13 @@ def write_rendered(project: Path, out: Path) -> dict[str, int]:
     return counts
 
 
-if __name__ == "__main__":  # make sqllint: python tests/engines/cloud_sql.py <folder>
-    import sys
-
+if __name__ == "__main__":
+    # make sqllint: python tests/engines/cloud_sql.py <folder>
+    # make_engine_targets, for one engine: python tests/engines/cloud_sql.py --engine E <folder>
     from orchestration.dbt_runner import ensure_profiles
 
-    written = write_rendered(ensure_profiles(), Path(sys.argv[1]))
-    print(", ".join(f"{engine}: {count} statements" for engine, count in written.items()))
+    if sys.argv[1] == "--engine":
+        compile_engine(ensure_profiles(), sys.argv[2], Path(sys.argv[3]))
+    else:
+        written = write_rendered(ensure_profiles(), Path(sys.argv[1]))
+        print(", ".join(f"{engine}: {count} statements" for engine, count in written.items()))

@@ -4,25 +4,24 @@ slow part): the compile-marker tests and the cloud SQL gate read the same target
 `make test` runs `make sqllint` first, which makes exactly these compiles (tests/engines/
 cloud_sql.py writes them under target/cloud-sql) and then names that folder in
 $EVENTLAKE_TEST_CLOUD_SQL for pytest: the tests read those targets instead of compiling again.
-Without the variable (pytest run by hand, make test-fast) each compile is made here once per
-run: under xdist the first worker to need it compiles while the others wait for it (a file lock
-in the folder all workers share), as the two test modules here may run in different workers."""
+Without the variable (pytest run by hand, make test-fast) each engine's compiles are made here
+once per run (one dbt parse per engine, cloud_sql.compile_engine): under xdist the first worker
+to need an engine compiles it while the others wait (a file lock in the folder all workers
+share), as the two test modules here may run in different workers."""
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cloud_sql import (
     Statement,
-    compile_project,
+    make_engine_targets,
     read_compiled,
     read_operations,
-    render_operations,
     rendered_target,
 )
 
@@ -31,24 +30,28 @@ from orchestration.dbt_runner import ensure_profiles
 REUSE_ENV = "EVENTLAKE_TEST_CLOUD_SQL"
 
 
-def _made_by_sqllint(engine: str, mode: str) -> Path | None:
-    out = os.environ.get(REUSE_ENV)
-    folder = rendered_target(Path(out), engine, mode) if out else None
-    return folder if folder and folder.is_dir() else None
-
-
-@contextmanager
-def _made_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
-    """(folder, whether it is still to be made), holding a lock every xdist worker of this run
-    shares; the folder counts as made once the body returns."""
+def _made_once(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Path:
+    """The folder holding ``engine``'s rendered targets for this run, made by the first xdist
+    worker to need them while the others wait (a lock in the folder all workers share)."""
     base = tmp_path_factory.getbasetemp()
     shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "engine-compiles"
     shared.mkdir(parents=True, exist_ok=True)
-    done = shared / f"{name}.done"
-    with open(shared / f"{name}.lock", "w") as lock:
+    done = shared / f"{engine}.done"
+    with open(shared / f"{engine}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        yield shared / name, not done.exists()
-        done.touch()
+        if not done.exists():
+            make_engine_targets(ensure_profiles(), shared, (engine,))
+            done.touch()
+    return shared
+
+
+def _target(tmp_path_factory: pytest.TempPathFactory, engine: str, mode: str) -> Path:
+    """The rendered target of (engine, mode): `make sqllint`'s, else made once for this run."""
+    out = os.environ.get(REUSE_ENV)
+    made = rendered_target(Path(out), engine, mode) if out else None
+    if made and made.is_dir():
+        return made
+    return rendered_target(_made_once(tmp_path_factory, engine), engine, mode)
 
 
 @pytest.fixture(scope="session")
@@ -60,13 +63,8 @@ def compiled_statements(
 
     def compile_once(engine: str, mode: str) -> tuple[Path, list[Statement]]:
         if (engine, mode) not in done:
-            if made := _made_by_sqllint(engine, mode):
-                done[engine, mode] = (made, read_compiled(made))
-            else:
-                with _made_once(tmp_path_factory, f"{engine}-{mode}") as (target, to_make):
-                    if to_make:
-                        compile_project(ensure_profiles(), engine, mode, target)
-                    done[engine, mode] = (target, read_compiled(target))
+            target = _target(tmp_path_factory, engine, mode)
+            done[engine, mode] = (target, read_compiled(target))
         return done[engine, mode]
 
     return compile_once
@@ -87,13 +85,7 @@ def operation_statements(
 
     def render_once(engine: str) -> list[Statement]:
         if engine not in done:
-            if made := _made_by_sqllint(engine, "operations"):
-                done[engine] = read_operations(made)
-            else:
-                with _made_once(tmp_path_factory, f"{engine}-operations") as (target, to_make):
-                    if to_make:
-                        render_operations(ensure_profiles(), engine, target)
-                    done[engine] = read_operations(target)
+            done[engine] = read_operations(_target(tmp_path_factory, engine, "operations"))
         return done[engine]
 
     return render_once

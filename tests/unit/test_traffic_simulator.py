@@ -46,8 +46,10 @@ def test_every_line_carries_the_feed_fields_with_minute_timestamps() -> None:
 
 
 def test_city_bound_morning_rush_is_slower_than_the_night() -> None:
-    result = simulate_traffic(config(locations=load_locations()))
-    locations = {loc.location_id: loc for loc in load_locations()}
+    # the city-bound detectors, from midnight to the end of the morning rush (08:00 local)
+    city_bound = [loc for loc in load_locations() if loc.city_bound]
+    result = simulate_traffic(config(locations=city_bound, end=MONDAY + timedelta(hours=8)))
+    locations = {loc.location_id: loc for loc in city_bound}
     rush, night = [], []
     for row in measurements(result):
         location = locations[row["unieke_id"]]
