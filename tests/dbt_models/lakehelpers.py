@@ -39,18 +39,28 @@ def land(
 _parsed: list[WarmDbt] = []  # the project parsed by this test process's first dbt command
 
 
-def dbt(paths: LakePaths, *args: str, check: bool = True) -> bool:
-    """``dbt <args>`` on ``paths``' lake, in this process, as ``eventlake run`` runs it; whether
-    it succeeded. The project is parsed once per test process, not once per command."""
+def _warm(paths: LakePaths) -> WarmDbt:
+    """dbt in this process on ``paths``' lake, as ``eventlake run`` runs it; the project is
+    parsed once per test process, not once per command."""
     if not _parsed:
         _parsed.append(WarmDbt(paths))
+    return _parsed[0].for_lake(paths)
+
+
+def dbt(paths: LakePaths, *args: str, check: bool = True) -> bool:
+    """``dbt <args>`` on ``paths``' lake; whether it succeeded."""
     try:
-        _parsed[0].for_lake(paths).invoke(args)
+        _warm(paths).invoke(args)
     except DbtError:
         if check:
             raise
         return False
     return True
+
+
+def compile_inline(paths: LakePaths, sql: str) -> str:
+    """``sql`` with the project's macros, rendered for DuckDB by dbt (`dbt compile --inline`)."""
+    return _warm(paths).invoke(["compile", "--inline", sql]).results[0].node.compiled_code
 
 
 def run_eventlake(

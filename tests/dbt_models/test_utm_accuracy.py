@@ -3,16 +3,13 @@ equator, the antimeridian, the latitude limits and the Norway/Svalbard exception
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
 import duckdb
 import numpy as np
 import pytest
+from lakehelpers import compile_inline
 from pyproj import Transformer
 
-from orchestration.dbt_runner import dbt_executable, ensure_profiles
+from ingestion.settings import LakePaths, lake_paths
 
 pytestmark = pytest.mark.dbt
 
@@ -85,48 +82,28 @@ def points(seed: int = 3) -> np.ndarray:
     return out
 
 
-def compiled_utm_sql(relation: str) -> str:
+def compiled_utm_sql(paths: LakePaths, relation: str) -> str:
     """The macro rendered for DuckDB by dbt itself (no model needed)."""
-    project = ensure_profiles()
-    inline = (
+    return compile_inline(
+        paths,
         f"with pts as (select * from {relation}), "
         "{{ eventlake.utm_ctes('pts', 'lat', 'lon', ['point_id', 'lat', 'lon']) }} "
-        "select * from utm_projected"
+        "select * from utm_projected",
     )
-    done = subprocess.run(
-        [
-            dbt_executable(),
-            "compile",
-            "--quiet",
-            "--output",
-            "json",
-            "--inline",
-            inline,
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-        ],
-        cwd=project,
-        env={**os.environ, "EVENTLAKE_DATA_DIR": os.environ.get("EVENTLAKE_DATA_DIR", "/tmp")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(done.stdout)["compiled"]
 
 
 @pytest.fixture(scope="module")
 def projected(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
     grid = points()
     con = duckdb.connect()
-    con.execute("create table pts (point_id integer, lat double, lon double)")
-    con.executemany(
-        "insert into pts values (?, ?, ?)",
-        [(i, float(la), float(lo)) for i, (la, lo) in enumerate(grid)],
+    # unnests in one select list are zipped: one insert for every point (row by row is slow)
+    con.execute(
+        "create table pts as select cast(unnest(range(len($lat))) as integer) as point_id,"
+        " unnest($lat) as lat, unnest($lon) as lon",
+        {"lat": [float(la) for la in grid[:, 0]], "lon": [float(lo) for lo in grid[:, 1]]},
     )
-    rows = con.execute(compiled_utm_sql("pts") + " order by point_id").fetchall()
+    sql = compiled_utm_sql(lake_paths(tmp_path_factory.mktemp("lake")), "pts")
+    rows = con.execute(sql + " order by point_id").fetchall()
     con.close()
     return rows
 
