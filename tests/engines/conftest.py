@@ -4,9 +4,9 @@ slow part): the compile-marker tests and the cloud SQL gate read the same target
 `make test` runs `make sqllint` first, which makes exactly these compiles (tests/engines/
 cloud_sql.py writes them under target/cloud-sql) and then names that folder in
 $EVENTLAKE_TEST_CLOUD_SQL for pytest: the tests read those targets instead of compiling again.
-Without the variable (pytest run by hand, make test-fast) each engine's compiles are made here
-once per run (one dbt parse per engine, cloud_sql.compile_engine): under xdist the first worker
-to need an engine compiles it while the others wait (a file lock in the folder all workers
+Without the variable (pytest run by hand, make test-fast) they are made here once per run (one
+dbt parse per engine, both engines side by side, cloud_sql.make_engine_targets): under xdist the
+first worker to need them compiles while the others wait (a file lock in the folder all workers
 share), as the two test modules here may run in different workers."""
 
 from __future__ import annotations
@@ -30,17 +30,18 @@ from orchestration.dbt_runner import ensure_profiles
 REUSE_ENV = "EVENTLAKE_TEST_CLOUD_SQL"
 
 
-def _made_once(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Path:
-    """The folder holding ``engine``'s rendered targets for this run, made by the first xdist
-    worker to need them while the others wait (a lock in the folder all workers share)."""
+def _made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding every engine's rendered targets for this run, made by the first xdist
+    worker to need one (both engines side by side) while the others wait (a lock in the folder
+    all workers share)."""
     base = tmp_path_factory.getbasetemp()
     shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "engine-compiles"
     shared.mkdir(parents=True, exist_ok=True)
-    done = shared / f"{engine}.done"
-    with open(shared / f"{engine}.lock", "w") as lock:
+    done = shared / "made"
+    with open(shared / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not done.exists():
-            make_engine_targets(ensure_profiles(), shared, (engine,))
+            make_engine_targets(ensure_profiles(), shared)
             done.touch()
     return shared
 
@@ -51,7 +52,7 @@ def _target(tmp_path_factory: pytest.TempPathFactory, engine: str, mode: str) ->
     made = rendered_target(Path(out), engine, mode) if out else None
     if made and made.is_dir():
         return made
-    return rendered_target(_made_once(tmp_path_factory, engine), engine, mode)
+    return rendered_target(_made_once(tmp_path_factory), engine, mode)
 
 
 @pytest.fixture(scope="session")
