@@ -507,24 +507,14 @@ def segment_minutes(fact: DataFrame) -> DataFrame:
         .alias("lanes_in_jam"),
         exact_avg("avg_speed_last_3_kmh").alias("avg_lane_speed_last_3_kmh"),
     )
-    return segments.select(
-        F.md5(F.concat_ws("|", "segment_id", F.col("measured_minute").cast("string"))).alias(
-            "segment_minute_id"
+    computed = {
+        "segment_minute_id": F.md5(
+            F.concat_ws("|", "segment_id", F.col("measured_minute").cast("string"))
         ),
-        "segment_id",
-        "road",
-        "direction",
-        "measured_minute",
-        "measured_hour",
-        "lanes_reporting",
-        "lanes_with_speed",
-        "avg_speed_kmh",
-        "min_speed_kmh",
-        "vehicles",
-        "avg_occupancy_pct",
-        "lanes_in_jam",
-        _jam_indicator(F.col("avg_lane_speed_last_3_kmh")).alias("segment_jam_indicator"),
-        *PARTITIONS,
+        "segment_jam_indicator": _jam_indicator(F.col("avg_lane_speed_last_3_kmh")),
+    }
+    return segments.select(
+        *(computed[c].alias(c) if c in computed else c for c in AGGREGATE_COLUMNS)
     )
 
 
