@@ -327,7 +327,14 @@ def _summary(ctx: _Context) -> tuple[str, int | None]:
 def _dashboards(ctx: _Context) -> tuple[str, int | None]:
     from orchestration.dashboards import write_dashboards
 
-    return f"written: {write_dashboards(ctx.paths)}", None
+    run = ctx.pending
+    # the run's own record is written after this last step: say so rather than leave it out
+    this_run = (
+        f"This run ({run.run_id}, started {run.started_at}, attempt {run.attempt}) wrote these"
+        " pages as its last step; its record is added when it finishes (`eventlake dashboards`"
+        " shows it)."
+    )
+    return f"written: {write_dashboards(ctx.paths, run_in_progress=this_run)}", None
 
 
 def _action(step: Step) -> Callable[[_Context], tuple[str, int | None]]:

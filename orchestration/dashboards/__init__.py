@@ -14,7 +14,7 @@ import duckdb
 
 from ingestion.raw_zone import atomic_write_bytes, clean_staging
 from ingestion.settings import LakePaths
-from orchestration.dashboards.pages import PAGES, Page
+from orchestration.dashboards.pages import PAGES, Page, quality_page
 from orchestration.dashboards.render import BUNDLE_FILE, render_index, render_page, vega_bundle
 from orchestration.duckdb_functions import register_functions
 from orchestration.relations import ManifestError, Relations
@@ -26,14 +26,18 @@ def dashboards_dir(paths: LakePaths) -> Path:
     return paths.data_dir / "dashboards"
 
 
-def write_dashboards(paths: LakePaths, manifest: Path | None = None) -> Path:
-    """Write every page (each file atomically) and return the index page's path."""
+def write_dashboards(
+    paths: LakePaths, manifest: Path | None = None, run_in_progress: str | None = None
+) -> Path:
+    """Write every page (each file atomically) and return the index page's path.
+    ``run_in_progress``: said of the run writing them, on the quality page (quality_page)."""
     if not paths.duckdb_file.exists():
         raise FileNotFoundError(f"no warehouse at {paths.duckdb_file}; run `eventlake demo` first")
     relations = Relations.from_manifest(manifest)
     with register_functions(duckdb.connect(str(paths.duckdb_file), read_only=True)) as con:
         try:
-            pages: list[Page] = [build(con, relations) for build in PAGES]
+            extra = {quality_page: {"run_in_progress": run_in_progress}}
+            pages: list[Page] = [build(con, relations, **extra.get(build, {})) for build in PAGES]
         except duckdb.CatalogException as exc:
             raise ManifestError(
                 f"a relation the dashboards read is in the manifest but not in {paths.duckdb_file}"

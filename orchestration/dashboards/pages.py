@@ -133,15 +133,20 @@ def seismic_page(con: duckdb.DuckDBPyConnection, rel: Relations) -> Page:
     )
 
 
-def quality_page(con: duckdb.DuckDBPyConnection, rel: Relations) -> Page:
+def quality_page(
+    con: duckdb.DuckDBPyConnection, rel: Relations, run_in_progress: str | None = None
+) -> Page:
+    """``run_in_progress``: what to say of the run writing this page (`eventlake run`'s last
+    step), whose record is written only once it has finished."""
     quarantined = queries.quarantine_over_time(con, rel)
     reconciled = queries.reconciliation(con, rel)
     fresh = queries.freshness(con, rel)
     runs = queries.run_history(con, rel)
+    latest = f"Latest {queries.RUN_HISTORY_ROWS_SHOWN} records of `{queries.RUN_HISTORY_RELATION}`."
     run_section = (
         Section(
             "Pipeline run history",
-            f"Latest {queries.RUN_HISTORY_ROWS_SHOWN} records of `{queries.RUN_HISTORY_RELATION}`.",
+            f"{latest} {run_in_progress}" if run_in_progress else latest,
             table=runs,
             empty="The run history is empty.",
         )

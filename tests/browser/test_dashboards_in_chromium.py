@@ -8,6 +8,7 @@ link each dashboard exposure to its page. Screenshots go to target/screenshots/.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -77,6 +78,8 @@ def test_quality_page_reconciles_every_feed_and_reports_run_history(
         RUN_HISTORY_RELATION
     )
     assert ("No run history yet" in text) == (has_runs is None)
+    # the demo's first run wrote this page: its record comes after, and the page says so
+    assert re.search(r"This run \(\S+, started \S+, attempt 1\) wrote these pages", text)
 
 
 def _exposures_by_mart(site: Site) -> dict[str, set[str]]:
