@@ -408,7 +408,10 @@ def render(
     }
     states["MergeInput"] = {
         "Type": "Pass",
-        "Parameters": {"config.$": "States.JsonMerge($.defaults, $.input, false)"},
+        "Parameters": {
+            "config.$": "States.JsonMerge($.defaults, $.input, false)",
+            "execution.$": "$$.Execution.Id",  # the gate's answer must be for this execution
+        },
     }
     order.append("MergeInput")
 
@@ -495,7 +498,13 @@ def render(
 def _gate_states(step: Step) -> list[tuple[str, State]]:
     """Ask the gate container, read its answer, skip the rest when no new raw object landed."""
     return [
-        ("CheckNewData", _ecs_task(["python", "-m", "orchestration.aws_gate", "check"])),
+        (
+            "CheckNewData",
+            _ecs_task(
+                ["python", "-m", "orchestration.aws_gate", "check"],
+                [{"Name": "EVENTLAKE_EXECUTION_ARN", "Value.$": "$$.Execution.Id"}],
+            ),
+        ),
         (
             "ReadGateAnswer",
             _task(
@@ -511,12 +520,28 @@ def _gate_states(step: Step) -> list[tuple[str, State]]:
                 "Type": "Choice",
                 "Choices": [
                     {
+                        # an older run still running, or an answer another execution wrote
+                        # (orchestration/aws_gate.py): stand down, whatever `force` says
+                        "Or": [
+                            {"Variable": "$.gate.answer.running", "IsPresent": False},
+                            {"Variable": "$.gate.answer.execution", "IsPresent": False},
+                            {"Not": {"Variable": "$.gate.answer.running", "StringEquals": ""}},
+                            {
+                                "Not": {
+                                    "Variable": "$.gate.answer.execution",
+                                    "StringEqualsPath": "$.execution",
+                                }
+                            },
+                        ],
+                        "Next": "NotifyRunInProgress",
+                    },
+                    {
                         "And": [
                             {"Variable": "$.gate.answer.new_data", "BooleanEquals": False},
                             {"Variable": "$.config.force", "BooleanEquals": False},
                         ],
                         "Next": "NotifyNoNewData",
-                    }
+                    },
                 ],
             },
         ),
@@ -572,6 +597,22 @@ def _closing_states() -> dict[str, State]:
             "Next": "NoNewData",
         },
         "NoNewData": {"Type": "Succeed"},
+        "NotifyRunInProgress": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {
+                "TopicArn": "${TopicArn}",
+                "Subject": "eventlake run skipped",
+                "Message.$": "States.Format('eventlake run {} stood down: another run of the"
+                " pipeline is in progress (the next scheduled run picks up what landed);"
+                " gate answer: {}', $$.Execution.Name, States.JsonToString($.gate.answer))",
+            },
+            "ResultPath": None,
+            "Retry": [RETRY],
+            "Catch": _catch(),
+            "Next": "RunInProgress",
+        },
+        "RunInProgress": {"Type": "Succeed"},
         NOTIFY_FAILURE: {
             "Type": "Task",
             "Resource": "arn:aws:states:::sns:publish",

@@ -732,6 +732,16 @@ def _containers() -> Json:
                     ":parameter${WatermarkParameter}"
                 ),
             },
+            {
+                # the gate stands down while an older execution runs (orchestration/aws_gate.py);
+                # the ARN is spelled out: the state machine's role refers to this role already
+                "Effect": "Allow",
+                "Action": ["states:ListExecutions"],
+                "Resource": _sub(
+                    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+                    ":stateMachine:${EnvironmentName}-pipeline"
+                ),
+            },
         ],
         "eventlake-task",
     )

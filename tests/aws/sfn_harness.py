@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,15 +128,25 @@ class Execution:
         raise AssertionError(f"state {state} never exited")
 
 
-def execute(definition: dict[str, Any], payload: dict[str, Any], limit_s: float = 120) -> Execution:
-    """Create the state machine in moto, run one execution to its end, return its history."""
+def execute(
+    definition: dict[str, Any],
+    payload: dict[str, Any],
+    limit_s: float = 120,
+    before_start: Callable[[str], None] = lambda arn: None,
+) -> Execution:
+    """Create the state machine in moto, run one execution to its end, return its history.
+    ``before_start`` is given the execution's ARN before it starts (what the gate container,
+    a Pass state here, would have answered for it is written then)."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
     arn = sfn.create_state_machine(
         name=f"eventlake-{time.monotonic_ns()}",
         definition=json.dumps(definition),
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/eventlake-pipeline",
     )["stateMachineArn"]
-    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
+    name = "run-1"
+    before_start(arn.replace(":stateMachine:", ":execution:") + f":{name}")
+    run = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
+    run = run["executionArn"]
     # The interpreter runs in a thread; wait for it to finish (bounded, not a timing assumption:
     # the bound is far above the execution's real duration and only stops a hung test).
     deadline = time.monotonic() + limit_s

@@ -38,6 +38,22 @@ def s3(monkeypatch):
         yield client
 
 
+def _running_execution(name: str) -> str:
+    """An execution of the pipeline's state machine, left running (moto does not run it)."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:eventlake-pipeline"
+    if not sfn.list_state_machines()["stateMachines"]:
+        created = sfn.create_state_machine(
+            name="eventlake-pipeline",
+            definition=json.dumps(
+                {"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}
+            ),
+            roleArn="arn:aws:iam::123456789012:role/eventlake-pipeline",
+        )
+        assert created["stateMachineArn"] == machine
+    return sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
+
+
 def _answer(ssm) -> dict:
     return json.loads(ssm.get_parameter(Name=ENV["EVENTLAKE_GATE_PARAMETER"])["Parameter"]["Value"])
 
@@ -48,19 +64,23 @@ def test_gate_sees_new_objects_since_the_last_successful_run(s3):
     s3.put_object(Bucket=BUCKET, Key="raw/seismic_events/2026/11/30/23/b-1", Body=b"{}\n")
     s3.put_object(Bucket=BUCKET, Key="curated/not-raw", Body=b"x")
 
-    first = aws_gate.check(s3, ssm, ENV)  # no watermark yet: everything is new
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    env = {**ENV, "EVENTLAKE_EXECUTION_ARN": _running_execution("run-1")}
+    first = aws_gate.check(s3, ssm, sfn, env)  # no watermark yet: everything is new
     assert (first.new_data, first.new_objects, first.previous) == (True, 2, "never")
     assert _answer(ssm) == {
         "new_data": True,
         "new_objects": 2,
         "previous": "never",
         "watermark": first.watermark,
+        "execution": env["EVENTLAKE_EXECUTION_ARN"],
+        "running": "",
     }
     # The state machine's RecordWatermark stores the answer's watermark after a success.
     ssm.put_parameter(
         Name=ENV["EVENTLAKE_WATERMARK_PARAMETER"], Value=first.watermark, Type="String"
     )
-    again = aws_gate.check(s3, ssm, ENV)
+    again = aws_gate.check(s3, ssm, sfn, env)
     assert (again.new_data, again.new_objects, again.watermark) == (False, 0, first.watermark)
 
     # Objects are new when modified after the watermark, whatever their keys.
@@ -69,10 +89,33 @@ def test_gate_sees_new_objects_since_the_last_successful_run(s3):
     assert not aws_gate.decide(s3, raw, "2099-01-01T00:00:00+00:00").new_data
 
 
+def test_a_run_started_while_an_older_one_runs_stands_down(s3):
+    """Two executions running at once (a run longer than the schedule's interval): the newer
+    one's gate answers `running` with the older one, whatever landed; the older one is not held
+    back by the newer."""
+    ssm, sfn = boto3.client("ssm", region_name=REGION), boto3.client("stepfunctions", REGION)
+    s3.put_object(Bucket=BUCKET, Key="raw/sensor_readings/2026/11/30/23/a-1", Body=b"{}\n")
+    older = _running_execution("scheduled-0800")
+    newer = _running_execution("scheduled-0900")
+
+    stood_down = aws_gate.check(s3, ssm, sfn, {**ENV, "EVENTLAKE_EXECUTION_ARN": newer})
+    assert (stood_down.running, stood_down.new_data, stood_down.execution) == (older, False, newer)
+    assert _answer(ssm)["running"] == older
+    went_on = aws_gate.check(s3, ssm, sfn, {**ENV, "EVENTLAKE_EXECUTION_ARN": older})
+    assert (went_on.running, went_on.new_data, went_on.new_objects) == ("", True, 1)
+    # once the older run has finished, a new one goes ahead
+    sfn.stop_execution(executionArn=older)
+    assert aws_gate.older_running(sfn, newer) == ""
+    with pytest.raises(ValueError, match="not a Step Functions execution ARN"):
+        aws_gate.state_machine_of("arn:aws:states:eu-west-1:123456789012:stateMachine:x")
+
+
 def test_gate_says_what_is_missing(s3):
-    ssm = boto3.client("ssm", region_name=REGION)
+    ssm, sfn = boto3.client("ssm", region_name=REGION), boto3.client("stepfunctions", REGION)
     with pytest.raises(ValueError, match="EVENTLAKE_GATE_PARAMETER"):
-        aws_gate.check(s3, ssm, {**ENV, "EVENTLAKE_GATE_PARAMETER": ""})
+        aws_gate.check(s3, ssm, sfn, {**ENV, "EVENTLAKE_GATE_PARAMETER": ""})
+    with pytest.raises(ValueError, match="EVENTLAKE_EXECUTION_ARN"):
+        aws_gate.check(s3, ssm, sfn, ENV)
     with pytest.raises(ValueError, match="s3://bucket/prefix"):
         aws_gate.decide(s3, "/local/raw", None)
 

@@ -138,7 +138,7 @@ def test_every_task_retries_transient_errors_and_every_failure_is_notified():
                 yield from tasks(state["ItemProcessor"]["States"], False)
 
     found = list(tasks(definition["States"], True))
-    assert len(found) == 17
+    assert len(found) == 18
     for name, state, top in found:
         (retry,) = state["Retry"]
         assert retry["ErrorEquals"] == list(TRANSIENT_ERRORS), name

@@ -23,6 +23,7 @@ from sfn_harness import (
     REGION,
     ROOMS,
     VALUES,
+    Execution,
     all_state_names,
     execute,
     for_moto,
@@ -52,6 +53,7 @@ SUBSTITUTED = {
     "ScoreReadings": "sagemaker:createTransformJob.sync -> aws-sdk:sagemaker:createTransformJob",
 }
 SKIP_PATH = {"NotifyNoNewData", "NoNewData"}
+STAND_DOWN_PATH = {"NotifyRunInProgress", "RunInProgress"}
 FAILURE_PATH = {"NotifyFailure", "Failed"}
 LAST_RUN = "2026-11-30T23:00:00+00:00"
 GATE_NEW = {"new_data": True, "new_objects": 12, "previous": "never", "watermark": LAST_RUN}
@@ -108,11 +110,22 @@ def aws(monkeypatch):
             got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
             return [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
-        def gate(answer: dict) -> None:
-            name = VALUES["GateParameter"]
-            ssm.put_parameter(Name=name, Value=json.dumps(answer), Type="String", Overwrite=True)
+        answers: list[dict] = []
 
-        yield SimpleNamespace(messages=messages, gate=gate, ssm=ssm)
+        def gate(answer: dict) -> None:
+            """What the gate container answers the next execution (for it, unless ``answer``
+            names another execution)."""
+            answers.append(answer)
+
+        def run(runnable: dict, payload: dict) -> Execution:
+            def answer(execution: str) -> None:
+                value = json.dumps({"execution": execution, "running": "", **answers[-1]})
+                name = VALUES["GateParameter"]
+                ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+
+            return execute(runnable, payload, before_start=answer)
+
+        yield SimpleNamespace(messages=messages, gate=gate, run=run, ssm=ssm)
 
 
 def _queries() -> list[str]:
@@ -123,9 +136,11 @@ def _queries() -> list[str]:
 
 def test_happy_path_visits_every_state(aws, runnable, rendered, retry_waits):
     aws.gate(GATE_NEW)
-    run = execute(runnable, {})
+    run = aws.run(runnable, {})
     assert run.status == "SUCCEEDED", run.failures()
-    assert set(run.entered) == all_state_names(rendered) - SKIP_PATH - FAILURE_PATH
+    assert set(run.entered) == (
+        all_state_names(rendered) - SKIP_PATH - STAND_DOWN_PATH - FAILURE_PATH
+    )
     assert run.failures() == [] and retry_waits == []
     # The order is the pipeline's.
     top = [s for s in run.entered if s in rendered["States"]]
@@ -144,7 +159,7 @@ def test_happy_path_visits_every_state(aws, runnable, rendered, retry_waits):
 
 def test_dbt_command_comes_from_the_execution_input(aws, runnable, retry_waits):
     aws.gate(GATE_NEW)
-    run = execute(runnable, {"dbt_build": ["build", "--select", "staging"], "rooms": []})
+    run = aws.run(runnable, {"dbt_build": ["build", "--select", "staging"], "rooms": []})
     assert run.status == "SUCCEEDED"
     config = run.exited_output("MergeInput")["config"]
     assert config["dbt_build"] == ["build", "--select", "staging"]
@@ -160,7 +175,7 @@ def test_dbt_command_comes_from_the_execution_input(aws, runnable, retry_waits):
 
 def test_no_new_data_skips_the_rest_and_says_so(aws, runnable, retry_waits):
     aws.gate(GATE_NONE)
-    run = execute(runnable, {})
+    run = aws.run(runnable, {})
     assert run.status == "SUCCEEDED"
     assert run.entered[-2:] == ["NotifyNoNewData", "NoNewData"]
     assert not {"DbtBuild", "ScoreRooms", "RecordWatermark"} & set(run.entered)
@@ -171,9 +186,33 @@ def test_no_new_data_skips_the_rest_and_says_so(aws, runnable, retry_waits):
     assert aws.ssm.get_parameter(Name=VALUES["WatermarkParameter"])["Parameter"]["Value"] == "never"
 
 
+OLDER_RUN = f"arn:aws:states:{REGION}:123456789012:execution:eventlake-pipeline:scheduled-0800"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {**GATE_NEW, "running": OLDER_RUN},  # an older run is still going
+        {**GATE_NEW, "execution": OLDER_RUN},  # the answer another run's gate wrote
+    ],
+    ids=["older-run-running", "answer-for-another-run"],
+)
+def test_a_run_overlapping_another_stands_down_even_forced(aws, runnable, retry_waits, answer):
+    aws.gate(answer)
+    run = aws.run(runnable, {"force": True})
+    assert run.status == "SUCCEEDED", run.failures()
+    assert run.entered[-2:] == ["NotifyRunInProgress", "RunInProgress"]
+    assert not {"DbtBuild", "ScoreRooms", "RecordWatermark"} & set(run.entered)
+    (message,) = aws.messages()
+    assert message["Subject"] == "eventlake run skipped"
+    assert "another run of the pipeline is in progress" in message["Message"]
+    assert OLDER_RUN in message["Message"]
+    assert aws.ssm.get_parameter(Name=VALUES["WatermarkParameter"])["Parameter"]["Value"] == "never"
+
+
 def test_force_runs_without_new_data(aws, runnable, retry_waits):
     aws.gate(GATE_NONE)
-    run = execute(runnable, {"force": True, "rooms": []})
+    run = aws.run(runnable, {"force": True, "rooms": []})
     assert run.status == "SUCCEEDED"
     assert "DbtBuild" in run.entered and "NoNewData" not in run.entered
 
@@ -192,7 +231,7 @@ def test_transient_failure_is_healed_by_retry(aws, runnable, retry_waits, monkey
 
     monkeypatch.setattr(GlueBackend, "start_job_run", busy_once)
     aws.gate(GATE_NEW)
-    run = execute(runnable, {"rooms": []})
+    run = aws.run(runnable, {"rooms": []})
     assert run.status == "SUCCEEDED"
     assert run.failures() == ["glue:startJobRun Glue.ConcurrentRunsExceededException"]
     assert len(calls) == 2
@@ -204,7 +243,7 @@ def test_transient_failure_is_healed_by_retry(aws, runnable, retry_waits, monkey
 def test_permanent_failure_is_caught_notified_and_failed(aws, runnable, retry_waits):
     boto3.client("glue", region_name=REGION).delete_job(JobName=VALUES["GlueJobName"])
     aws.gate(GATE_NEW)
-    run = execute(runnable, {})
+    run = aws.run(runnable, {})
     assert run.status == "FAILED"
     # Not a transient error: no retry, straight to the Catch.
     assert run.failures() == ["glue:startJobRun Glue.EntityNotFoundException"]
@@ -221,7 +260,7 @@ def test_permanent_failure_is_caught_notified_and_failed(aws, runnable, retry_wa
 def test_map_trains_and_scores_each_of_three_rooms(aws, runnable, retry_waits):
     rooms = ["B201", "B202", "C301"]
     aws.gate(GATE_NEW)
-    run = execute(runnable, {"rooms": rooms})
+    run = aws.run(runnable, {"rooms": rooms})
     assert run.status == "SUCCEEDED", run.failures()
     per_room = ["PlanRoom", "ExportFeatures", "ExportScoringInput", "TrainModel", "CreateModel",
                 "ScoreReadings", "LandScores"]  # fmt: skip
