@@ -106,3 +106,19 @@ def test_a_relation_not_built_yet_is_a_clear_error(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path / "m.json", fct_room_temperature_series='"eventlake"."m"."x"')
     with pytest.raises(ManifestError, match="run `eventlake build` first"):
         write_dashboards(paths, manifest)
+
+
+def test_chart_specs_are_checked_against_vega_lite_with_every_row_kept() -> None:
+    import altair as alt
+    from jsonschema import ValidationError
+
+    from orchestration.dashboards.charts import _spec
+
+    rows = [{"day": f"2026-03-{d:02d}", "n": d} for d in range(1, 29)]
+    spec = _spec(alt.Chart(alt.Data(values=rows)).mark_bar().encode(x="day:O", y="n:Q"))
+    assert spec["data"]["values"] == rows  # the page gets every row
+    # a dataset of the wrong shape is caught from its first row; so is a wrong property
+    with pytest.raises(ValidationError):
+        _spec(alt.Chart(alt.Data(values=[[1, 2]])).mark_bar().encode(x="a:Q"))
+    with pytest.raises(ValidationError):
+        _spec(alt.Chart(alt.Data(values=rows)).mark_bar().properties(width="wide"))
