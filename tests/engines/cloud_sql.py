@@ -203,7 +203,7 @@ def make_engine_targets(project: Path, out: Path, engines: tuple[str, ...] = ENG
 
 
 def read_compiled(target: Path) -> list[Statement]:
-    """The statements of a compile_project target folder."""
+    """The statements of an (engine, mode) compile's target folder (compile_engine)."""
     compiled = target / "compiled" / "eventlake"
     statements = [
         Statement(str(path.relative_to(compiled)), path.read_text())
@@ -238,7 +238,7 @@ OPERATIONS_FILE = "operations.json"
 
 
 def read_operations(target: Path) -> list[Statement]:
-    """The statements of a render_operations target folder."""
+    """The statements of an engine's operations target folder (compile_engine)."""
     rendered = json.loads((target / OPERATIONS_FILE).read_text())
     return [Statement(origin, sql) for origin, sql in rendered]
 
