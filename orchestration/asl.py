@@ -204,6 +204,12 @@ def _dbt_state(step: Step) -> State:
     )
 
 
+# A room id in the Athena templates: sent base64-encoded (States.Base64Encode), so whatever the
+# execution input names as a room, a quote included, is a value and never SQL.
+ROOM_SQL = "from_utf8(from_base64('{}'))"
+ROOM_ARG = "States.Base64Encode($.room_id)"
+
+
 def _room_states(steps: list[Step]) -> tuple[str, dict[str, State]]:
     """The Map iteration: one room's export, training, model, batch transform and landing."""
     names = {s.name for s in steps}
@@ -218,17 +224,18 @@ def _room_states(steps: list[Step]) -> tuple[str, dict[str, State]]:
             "Parameters": {
                 "room_id.$": "$.room_id",
                 "config.$": "$.config",
+                "sql.$": "$.sql",
                 "job.$": f"States.Format('{SAGEMAKER_JOB_PREFIX}{{}}', States.UUID())",
             },
             "Next": "ExportFeatures",
         },
         # ml_export: the training CSV and the keyed transform input, from the warehouse.
         "ExportFeatures": {
-            **_athena("$.config.sql.export_features", "$.room_id", job),
+            **_athena("$.sql.export_features", ROOM_ARG, job),
             "Next": "ExportScoringInput",
         },
         "ExportScoringInput": {
-            **_athena("$.config.sql.export_scoring_input", "$.room_id", job),
+            **_athena("$.sql.export_scoring_input", ROOM_ARG, job),
             "Next": "TrainModel",
         },
         # ml_train: SageMaker's built-in RCF, 50 trees x 512 samples, feature_dim = shingle size.
@@ -292,7 +299,7 @@ def _room_states(steps: list[Step]) -> tuple[str, dict[str, State]]:
         # Scores into the ml_scores source's table: INSERT INTO registers the partitions it
         # writes in the Glue catalog; readings already scored are not inserted twice.
         "LandScores": {
-            **_athena("$.config.sql.land_scores", job, job, "$.room_id"),
+            **_athena("$.sql.land_scores", job, job, ROOM_ARG),
             "End": True,
         },
     }
@@ -342,7 +349,7 @@ select
     r.room_id,
     cast(s.reading_at as date) as reading_date
 from scored as s
-cross join (select '{{}}' as room_id) as r
+cross join (select {ROOM_SQL} as room_id) as r
 where not exists (
     select 1 from {relations.anomaly_scores} as landed
     where landed.room_id = r.room_id and landed.reading_id = s.reading_id
@@ -358,25 +365,29 @@ class Rendered:
     step_states: dict[str, list[str]]  # pipeline step -> the states that carry it out
 
 
-def defaults(relations: AwsRelations, config: RcfConfig, transform_table: str) -> dict[str, Any]:
+def defaults(config: RcfConfig) -> dict[str, Any]:
     """The execution's configuration; the execution input overrides any top-level key."""
-    export = "s3://${LakeBucket}/ml/export/{}/"
-    room = "'{}'"
     return {
         # A comma list from the stack's Rooms parameter (its pattern admits no quote).
         "rooms.$": "States.StringSplit('${Rooms}', ',')",
         "force": False,
         **{s.name: list(s.command) for s in PIPELINE if s.kind == "dbt"},
         "rcf_hyperparameters": config.hyperparameters(),
-        "sql": {
-            "export_features": unload_features_sql(
-                relations.room_series, room, config, export + "train/"
-            ),
-            "export_scoring_input": unload_features_sql(
-                relations.room_series, room, config, export + "score/", with_keys=True
-            ),
-            "land_scores": land_scores_sql(relations, config, transform_table),
-        },
+    }
+
+
+def queries(relations: AwsRelations, config: RcfConfig, transform_table: str) -> dict[str, str]:
+    """The Athena templates of the per-room states. Kept beside the configuration, not in it:
+    the execution input cannot replace them (it could run any SQL with the pipeline's role)."""
+    export = "s3://${LakeBucket}/ml/export/{}/"
+    return {
+        "export_features": unload_features_sql(
+            relations.room_series, ROOM_SQL, config, export + "train/"
+        ),
+        "export_scoring_input": unload_features_sql(
+            relations.room_series, ROOM_SQL, config, export + "score/", with_keys=True
+        ),
+        "land_scores": land_scores_sql(relations, config, transform_table),
     }
 
 
@@ -401,7 +412,8 @@ def render(
     states["Configure"] = {
         "Type": "Pass",
         "Parameters": {
-            "defaults": defaults(relations, config, transform_table),
+            "defaults": defaults(config),
+            "sql": queries(relations, config, transform_table),
             "input.$": "$$.Execution.Input",
         },
         "Next": "MergeInput",
@@ -410,6 +422,7 @@ def render(
         "Type": "Pass",
         "Parameters": {
             "config.$": "States.JsonMerge($.defaults, $.input, false)",
+            "sql.$": "$.sql",
             "execution.$": "$$.Execution.Id",  # the gate's answer must be for this execution
         },
     }
@@ -443,7 +456,11 @@ def render(
                 {
                     "Type": "Map",
                     "ItemsPath": "$.config.rooms",
-                    "ItemSelector": {"room_id.$": "$$.Map.Item.Value", "config.$": "$.config"},
+                    "ItemSelector": {
+                        "room_id.$": "$$.Map.Item.Value",
+                        "config.$": "$.config",
+                        "sql.$": "$.sql",
+                    },
                     "MaxConcurrency": 4,
                     "ItemProcessor": {
                         "ProcessorConfig": {"Mode": "INLINE"},

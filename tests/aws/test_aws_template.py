@@ -70,7 +70,7 @@ def test_deploy_writes_the_template_with_the_asl_inside(written, stack):
     # Every placeholder of the definition is filled by CloudFormation, and nothing else is.
     assert set(machine["DefinitionSubstitutions"]) == placeholders(asl)
     # Relation names come from dbt's Athena manifest, with the stack's database prefix.
-    sql = asl["States"]["Configure"]["Parameters"]["defaults"]["sql"]
+    sql = asl["States"]["Configure"]["Parameters"]["sql"]
     assert (
         '"awsdatacatalog"."eventlake_marts"."fct_room_temperature_series"'
         in (sql["export_features"])
