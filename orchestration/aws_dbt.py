@@ -30,6 +30,12 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+# What the execution input may ask a dbt step to run: dbt's commands that build and test the
+# project. Not `show`, `compile --inline` or `run-operation`, which would run any SQL or macro
+# with the task's role.
+DBT_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "source"})
+
+
 def dbt_command(step_name: str, environ: Mapping[str, str], resuming: bool) -> list[str]:
     """``dbt retry`` when resuming, else ``dbt <EVENTLAKE_DBT_ARGS>`` (the pipeline's default)."""
     step = pipeline_step(step_name)
@@ -41,6 +47,12 @@ def dbt_command(step_name: str, environ: Mapping[str, str], resuming: bool) -> l
     args = json.loads(raw) if raw else list(step.command)
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args) or not args:
         raise ValueError(f"EVENTLAKE_DBT_ARGS must be a JSON list of strings, got {raw!r}")
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in DBT_COMMANDS or any(a.split("=")[0] in ("--inline", "-i") for a in args):
+        raise ValueError(
+            f"EVENTLAKE_DBT_ARGS must run one of dbt's {', '.join(sorted(DBT_COMMANDS))}"
+            f" commands, got {raw!r}"
+        )
     return ["dbt", *args]
 
 

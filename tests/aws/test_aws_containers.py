@@ -171,6 +171,17 @@ def test_dbt_step_rejects_what_is_not_a_dbt_step_or_args(s3, tmp_path: Path):
         aws_dbt.run_step(
             "dbt_build", {**env, "EVENTLAKE_DBT_ARGS": '"build"'}, s3, tmp_path, lambda c: 0
         )
+    # the execution input chooses the dbt command, but not one that runs any SQL it names
+    for args in (
+        ["show", "--inline", "select 1"],
+        ["run-operation", "drop_everything"],
+        ["compile", "--inline", "{{ run_query('drop table x') }}"],
+        ["--quiet", "debug"],
+    ):
+        with pytest.raises(ValueError, match="must run one of dbt's build, run, seed"):
+            aws_dbt.dbt_command("dbt_build", {"EVENTLAKE_DBT_ARGS": json.dumps(args)}, False)
+    allowed = ["--quiet", "source", "freshness"]
+    assert aws_dbt.dbt_command("dbt_build", {"EVENTLAKE_DBT_ARGS": json.dumps(allowed)}, False)
 
 
 HISTORY_CSV = "timestamp,room_id,temp\n" + "".join(
