@@ -110,6 +110,24 @@
 {%- endmacro %}
 
 
+{#-
+    The tail of a FROM that keeps `alias`'s rows in the (`key`, hour) slices of the relation
+    `slices` (none: every slice) and in the hours `hours` (none: every hour). The join picks the
+    slices; the hour list, a constant, is what lets the engine prune partitions.
+-#}
+{% macro traffic_rows_in(alias, key, slices=none, hours=none) -%}
+    {%- if slices is not none %}
+    inner join {{ slices }}
+        on
+            {{ alias }}.{{ key }} = {{ slices }}.{{ key }}
+            and {{ alias }}.measured_hour = {{ slices }}.measured_hour
+    {%- endif %}
+    {%- if hours is not none %}
+    where {{ eventlake.is_one_of(alias ~ '.measured_hour', hours, dbt.type_timestamp()) }}
+    {%- endif %}
+{%- endmacro %}
+
+
 {#- The hours an upstream hourly model rewrote (whole or in slices) since this model's last run
     at `watermark` (rows it wrote carry a newer _staged_through), which are the hours this model
     must rebuild too, or rebuild slices of. -#}

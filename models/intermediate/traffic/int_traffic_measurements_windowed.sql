@@ -44,17 +44,11 @@ slices_to_read as (
 measurements as (
 
     select deduplicated.* from {{ ref('int_traffic_measurements_deduplicated') }} as deduplicated
-    {%- if by_slice %}
-        inner join slices_to_read
-            on
-                deduplicated.location_id = slices_to_read.location_id
-                and deduplicated.measured_hour = slices_to_read.measured_hour
-    {%- endif %}
-    {%- if incremental %}
-        where {{ eventlake.is_one_of(
-            'deduplicated.measured_hour', eventlake.traffic_hours_to_read(hours_to_rebuild), dbt.type_timestamp()
-        ) }}
-    {%- endif %}
+    {{ eventlake.traffic_rows_in(
+        'deduplicated', 'location_id',
+        'slices_to_read' if by_slice else none,
+        eventlake.traffic_hours_to_read(hours_to_rebuild) if incremental else none,
+    ) }}
 
 ),
 
@@ -158,12 +152,8 @@ select
     {{ eventlake.date_part_int('hour', 'time_windows.measured_at') }} as hour  -- noqa: RF04
 from time_windows
 cross join staged
-{%- if by_slice %}
-    inner join traffic_slices_to_rebuild
-        on
-            time_windows.location_id = traffic_slices_to_rebuild.location_id
-            and time_windows.measured_hour = traffic_slices_to_rebuild.measured_hour
-{%- endif %}
-{%- if incremental %}
-where {{ eventlake.is_one_of('time_windows.measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
-{%- endif %}
+{{ eventlake.traffic_rows_in(
+    'time_windows', 'location_id',
+    'traffic_slices_to_rebuild' if by_slice else none,
+    hours_to_rebuild if incremental else none,
+) }}

@@ -57,15 +57,11 @@ measurements as (
         staged.staged_through as run_staged_through
     from {{ fact }} as fact
     cross join staged
-    {%- if by_slice %}
-        inner join slices_to_rebuild
-            on
-                fact.segment_id = slices_to_rebuild.segment_id
-                and fact.measured_hour = slices_to_rebuild.measured_hour
-    {%- endif %}
-    {%- if incremental %}
-        where {{ eventlake.is_one_of('fact.measured_hour', hours_to_rebuild, dbt.type_timestamp()) }}
-    {%- endif %}
+    {{ eventlake.traffic_rows_in(
+        'fact', 'segment_id',
+        'slices_to_rebuild' if by_slice else none,
+        hours_to_rebuild if incremental else none,
+    ) }}
 
 ),
 
