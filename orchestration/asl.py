@@ -204,10 +204,11 @@ def _dbt_state(step: Step) -> State:
     )
 
 
-# A room id in the Athena templates: sent base64-encoded (States.Base64Encode), so whatever the
-# execution input names as a room, a quote included, is a value and never SQL.
-ROOM_SQL = "from_utf8(from_base64('{}'))"
-ROOM_ARG = "States.Base64Encode($.room_id)"
+# A room id in the Athena templates: a quoted literal. Not base64 (States.Base64Encode), which
+# takes ASCII only and would fail a room named "Küche"; a room id holding a single quote breaks
+# its room's statements instead (the stack's Rooms pattern admits none).
+ROOM_SQL = "'{}'"
+ROOM_ARG = "$.room_id"
 
 
 def _room_states(steps: list[Step]) -> tuple[str, dict[str, State]]:
